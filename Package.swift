@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One module per pipeline stage, so that the compiler enforces the one-way data flow:
+// Capture → Packets → TCP → SMTP → Findings → Reports → the `smtp-trace` executable.
+let package = Package(
+    name: "smtp-trace",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "smtp-trace", targets: ["smtp-trace"]),
+        .library(name: "SMTPTraceReports", targets: ["SMTPTraceReports"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibpcap",
+            path: "CLibpcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
+        ),
+        .target(name: "SMTPTraceCapture", dependencies: ["CLibpcap"]),
+        .target(name: "SMTPTracePackets", dependencies: ["SMTPTraceCapture"]),
+        .target(
+            name: "SMTPTraceTCP",
+            dependencies: ["SMTPTraceCapture", "SMTPTracePackets"]
+        ),
+        .target(
+            name: "SMTPTraceSMTP",
+            dependencies: [
+                "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "SMTPTraceFindings",
+            dependencies: ["SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP"]
+        ),
+        .target(
+            name: "SMTPTraceReports",
+            dependencies: [
+                "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
+                "SMTPTraceFindings",
+            ]
+        ),
+        .executableTarget(
+            name: "smtp-trace",
+            dependencies: [
+                "SMTPTraceCapture", "SMTPTraceFindings", "SMTPTraceReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SMTPTraceTests",
+            dependencies: [
+                "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
+                "SMTPTraceFindings", "SMTPTraceReports",
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,111 @@
+import CLibpcap
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads a pcap or pcapng file (or standard input, `-`) through libpcap, one frame at a time.
+///
+/// Every return code of `pcap_next_ex` is mapped: 1 is a frame, -2 the end of the file, and -1
+/// a read error (most often a file cut short), which is thrown with the frame it followed.
+/// The handle is closed when the reader goes away.
+public final class PcapFileReader: FrameSource {
+    public let path: String
+    public let linkType: LinkType
+    public let snapshotLength: Int
+    /// Size of the file in bytes when known (not for standard input), for progress display.
+    public let fileSize: Int64?
+    private let handle: OpaquePointer
+    private var framesRead: UInt64 = 0
+    private var finished = false
+
+    public init(path: String) throws(CaptureError) {
+        self.path = path
+        var size: Int64? = nil
+        if path != "-" {
+            var info = stat()
+            if stat(path, &info) != 0 {
+                switch errno {
+                case ENOENT, ENOTDIR: throw .noSuchFile(path: path)
+                case EACCES: throw .permissionDenied(path: path)
+                default: throw .openFailed(path: path, reason: String(cString: strerror(errno)))
+                }
+            }
+            if (info.st_mode & S_IFMT) == S_IFDIR { throw .isDirectory(path: path) }
+            if access(path, R_OK) != 0 { throw .permissionDenied(path: path) }
+            size = Int64(info.st_size)
+        }
+        fileSize = size
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        let opened = pcap_open_offline_with_tstamp_precision(
+            path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        guard let opened else {
+            let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw Self.classifyOpenError(path: path, message: message)
+        }
+        handle = opened
+        linkType = LinkType(rawValue: pcap_datalink(opened))
+        snapshotLength = Int(pcap_snapshot(opened))
+    }
+
+    deinit { pcap_close(handle) }
+
+    /// Bytes of the file consumed so far (for progress); `nil` for standard input.
+    public var bytesRead: Int64? {
+        guard fileSize != nil, let file = pcap_file(handle) else { return nil }
+        let position = ftello(file)
+        return position >= 0 ? Int64(position) : nil
+    }
+
+    public func next() throws(CaptureError) -> CapturedFrame? {
+        if finished { return nil }
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        let result = pcap_next_ex(handle, &header, &data)
+        switch result {
+        case 1:
+            guard let header, let data else { return nil }
+            framesRead += 1
+            let h = header.pointee
+            let caplen = Int(h.caplen)
+            return CapturedFrame(
+                number: framesRead,
+                timestamp: CaptureTimestamp(
+                    seconds: Int64(h.ts.tv_sec), nanoseconds: UInt32(clamping: h.ts.tv_usec)),
+                linkType: linkType,
+                originalLength: Int(h.len),
+                bytes: UnsafeRawBufferPointer(start: data, count: caplen))
+        case PCAP_ERROR_BREAK:  // -2: end of file
+            finished = true
+            return nil
+        case 0:
+            // Only live captures time out; a file never returns 0. Treat as end.
+            finished = true
+            return nil
+        default:  // PCAP_ERROR (-1) and anything unexpected
+            finished = true
+            let message = String(cString: pcap_geterr(handle))
+            throw .readFailed(path: path, afterFrame: framesRead, reason: message)
+        }
+    }
+
+    static func classifyOpenError(path: String, message: String) -> CaptureError {
+        let lower = message.lowercased()
+        if lower.contains("no such file") { return .noSuchFile(path: path) }
+        if lower.contains("permission denied") { return .permissionDenied(path: path) }
+        if lower.contains("unknown file format") || lower.contains("bad dump file")
+            || lower.contains("truncated dump file") || lower.contains("format")
+            || lower.contains("pcapng") || lower.contains("not a")
+        {
+            var reason = message
+            if reason.hasPrefix(path + ": ") { reason.removeFirst(path.count + 2) }
+            if lower.contains("tried to read 4 file header bytes, only got 0") {
+                reason = "the file is empty"
+            }
+            return .notACapture(path: path, reason: reason)
+        }
+        return .openFailed(path: path, reason: message)
+    }
+}

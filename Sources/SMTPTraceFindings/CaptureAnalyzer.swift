@@ -1,0 +1,126 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+import SMTPTraceSMTP
+import SMTPTraceTCP
+
+/// Settings of one analysis: which ports are SMTP and the TCP layer's limits.
+public struct AnalyzerConfiguration: Sendable {
+    public var smtp: SMTPSettings
+    public var reassembly: ReassemblyLimits
+
+    public init(smtp: SMTPSettings = SMTPSettings(), reassembly: ReassemblyLimits = ReassemblyLimits()) {
+        self.smtp = smtp
+        self.reassembly = reassembly
+    }
+}
+
+/// Everything one analysis produced, for the reports (which never see bytes).
+public struct AnalysisResult: Sendable {
+    public var sessions: [SMTPSessionRecord]
+    public var findings: [Finding]
+    public var packets: PacketStatistics
+    public var tcp: TCPStatistics
+    /// TCP connections whose server side was on an SMTP port.
+    public var connectionsOnSMTPPorts: Int
+    /// Read errors met part-way through an input (the results cover what came before).
+    public var warnings: [CaptureError]
+    /// Packets the capture library reports dropped (live captures), when known.
+    public var droppedPackets: UInt64?
+
+    /// Findings per id, for the summary.
+    public var findingCounts: [FindingKind: Int] {
+        var counts: [FindingKind: Int] = [:]
+        for finding in findings { counts[finding.kind, default: 0] += 1 }
+        return counts
+    }
+}
+
+/// The one junction of the pipeline: frames → `PacketDecoder` → `TCPReassembler` →
+/// `SMTPStreamAnalyzer` → session records and findings.
+///
+/// Feed it frames in capture order with `process(_:)`, then call `finish()`. Sessions are
+/// also handed to `sessionEnded` as soon as each ends, for streaming output.
+public final class CaptureAnalyzer {
+    public let configuration: AnalyzerConfiguration
+    /// Called as each session ends, with the findings that concern it.
+    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
+    private var packets = PacketStatistics()
+    private let smtp: SMTPStreamAnalyzer
+    private let tcp: TCPReassembler<SMTPStreamAnalyzer>
+    private let collector = Collector()
+
+    /// Gathers what the SMTP analyzer hands over, in the order sessions end.
+    final class Collector {
+        var sessions: [SMTPSessionRecord] = []
+        var findings: [Finding] = []
+    }
+
+    public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration()) {
+        self.configuration = configuration
+        let collector = self.collector
+        var serverPorts = configuration.smtp.ports
+        serverPorts.formUnion(configuration.smtp.implicitTLSPorts)
+        let smtp = SMTPStreamAnalyzer(settings: configuration.smtp) { _ in }
+        self.smtp = smtp
+        self.tcp = TCPReassembler(consumer: smtp, serverPorts: serverPorts, limits: configuration.reassembly)
+        smtp.sessionEnded = { [unowned self] record in
+            let findings = SessionRules.evaluate(record)
+            collector.sessions.append(record)
+            collector.findings.append(contentsOf: findings)
+            self.sessionEnded?(record, findings)
+        }
+    }
+
+    /// Takes the next frame, in capture order.
+    public func process(_ frame: CapturedFrame) {
+        packets.record(frame)
+        switch PacketDecoder.decode(frame) {
+        case .tcp(let segment):
+            packets.tcpSegments += 1
+            tcp.process(segment)
+        case .skipped(let reason):
+            packets.record(skip: reason)
+        }
+    }
+
+    /// Sessions open right now (for progress and live displays).
+    public var openSessions: Int { smtp.openSessions }
+    public var sessionsSoFar: Int { smtp.sessionsStarted }
+    public var framesSoFar: UInt64 { packets.frames }
+
+    /// Ends the analysis: open connections close as `capture_end`; sessions are returned in
+    /// id order.
+    public func finish(warnings: [CaptureError] = [], droppedPackets: UInt64? = nil) -> AnalysisResult {
+        tcp.finish()
+        let sessions = collector.sessions.sorted { $0.id < $1.id }
+        let findings = collector.findings.sorted {
+            ($0.session ?? Int.max, $0.frame) < ($1.session ?? Int.max, $1.frame)
+        }
+        return AnalysisResult(
+            sessions: sessions, findings: findings, packets: packets, tcp: tcp.statistics,
+            connectionsOnSMTPPorts: smtp.connectionsOnSMTPPorts, warnings: warnings,
+            droppedPackets: droppedPackets)
+    }
+
+    /// Reads a whole source. A read error part-way is kept as a warning (the frames before it
+    /// were analysed); an error before the first frame is thrown.
+    public static func analyze(
+        _ source: FrameSource, configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
+        progress: ((CaptureAnalyzer) -> Void)? = nil
+    ) throws(CaptureError) -> AnalysisResult {
+        let analyzer = CaptureAnalyzer(configuration: configuration)
+        var warnings: [CaptureError] = []
+        var count: UInt64 = 0
+        do {
+            while let frame = try source.next() {
+                analyzer.process(frame)
+                count += 1
+                if count & 0xFFFF == 0 { progress?(analyzer) }
+            }
+        } catch {
+            warnings.append(error)
+        }
+        if let merged = source as? MergedFrameSource { warnings.append(contentsOf: merged.warnings) }
+        return analyzer.finish(warnings: warnings)
+    }
+}

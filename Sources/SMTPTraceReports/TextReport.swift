@@ -1,0 +1,131 @@
+import SMTPTraceCapture
+import SMTPTraceFindings
+import SMTPTracePackets
+import SMTPTraceSMTP
+import SMTPTraceTCP
+
+/// The default terminal report: the SMTP sessions, one line each, then an overview of the
+/// capture. It knows a width, not a terminal: the executable measures the terminal.
+public struct TextReport {
+    public var width: Int
+
+    public init(width: Int = 100) {
+        self.width = max(60, width)
+    }
+
+    public func render(_ r: AnalysisResult, inputs: [String]) -> String {
+        var out = ""
+        if r.sessions.isEmpty {
+            out += "No SMTP sessions found.\n"
+        } else {
+            out += "SMTP sessions (\(r.sessions.count))\n"
+            out += sessionTable(r.sessions).render(width: width)
+        }
+        out += "\n"
+        out += overview(r, inputs: inputs)
+        return out
+    }
+
+    public func sessionTable(_ sessions: [SMTPSessionRecord]) -> TextTable {
+        var table = TextTable(columns: [
+            .init("#", right: true),
+            .init("client", flexible: true, minimumWidth: 9),
+            .init("server", flexible: true, minimumWidth: 9),
+            .init("start (UTC)", flexible: true, minimumWidth: 8),
+            .init("time", right: true),
+            .init("helo", flexible: true, minimumWidth: 6),
+            .init("mail from", flexible: true, minimumWidth: 8),
+            .init("rcpt", right: true),
+            .init("msgs", right: true),
+            .init("bytes", right: true),
+            .init("last", right: true),
+            .init("end"),
+        ])
+        for s in sessions {
+            let first = s.transactions.first?.mailFrom
+            let mailFrom = first.map { s.transactions.count > 1 ? "\($0) +\(s.transactions.count - 1)" : $0 } ?? "-"
+            table.add([
+                String(s.id),
+                s.client.description,
+                s.server.description,
+                TimeFormatting.display(s.start),
+                TimeFormatting.duration(s.duration),
+                s.heloArgument.map { Escaping.terminal($0, limit: 64) } ?? "-",
+                first == nil ? "-" : Escaping.terminal(mailFrom, limit: 64),
+                String(s.recipientCount),
+                String(s.messageCount),
+                byteCount(s.messageBytes),
+                s.lastReplyCode.map(String.init) ?? "-",
+                s.close.rawValue,
+            ])
+        }
+        return table
+    }
+
+    public func overview(_ r: AnalysisResult, inputs: [String]) -> String {
+        var lines: [(String, String)] = []
+        lines.append(("input", inputs.map { Escaping.terminal($0, limit: 120) }.joined(separator: ", ")))
+        let linkTypes = r.packets.linkTypes.sorted { $0.rawValue < $1.rawValue }.map(\.name)
+        lines.append(("packets", "\(grouped(r.packets.frames)) (\(byteCount(r.packets.bytes)))"
+            + (r.packets.truncatedFrames > 0 ? ", \(grouped(r.packets.truncatedFrames)) cut by snaplen" : "")))
+        if let first = r.packets.firstTimestamp, let last = r.packets.lastTimestamp {
+            lines.append(("time span", "\(TimeFormatting.display(first)) – \(TimeFormatting.display(last)) UTC"
+                + " (\(TimeFormatting.duration(last.seconds(since: first))))"))
+        }
+        lines.append(("link type", linkTypes.isEmpty ? "-" : linkTypes.joined(separator: ", ")))
+        var tcp = "\(grouped(r.tcp.connections)) connections, \(r.connectionsOnSMTPPorts) on SMTP ports"
+        if r.tcp.reassembly.retransmittedSegments > 0 { tcp += ", \(r.tcp.reassembly.retransmittedSegments) retransmitted" }
+        if r.tcp.reassembly.outOfOrderSegments > 0 { tcp += ", \(r.tcp.reassembly.outOfOrderSegments) out of order" }
+        if r.tcp.reassembly.gaps > 0 { tcp += ", \(r.tcp.reassembly.gaps) gaps (\(byteCount(UInt64(r.tcp.reassembly.gapBytes))) missing)" }
+        if r.tcp.evicted > 0 { tcp += ", \(r.tcp.evicted) evicted" }
+        lines.append(("TCP", tcp))
+        let messages = r.sessions.reduce(0) { $0 + $1.messageCount }
+        var smtp = "\(r.sessions.count) sessions, \(messages) messages"
+        let closes = SessionClose.allCases.compactMap { c -> String? in
+            let n = r.sessions.filter { $0.close == c }.count
+            return n > 0 ? "\(n) \(c.rawValue)" : nil
+        }
+        if !closes.isEmpty { smtp += " (ended: " + closes.joined(separator: ", ") + ")" }
+        lines.append(("SMTP", smtp))
+        let skipped = SkipReason.allCases.compactMap { reason -> String? in
+            guard let n = r.packets.skipped[reason] else { return nil }
+            return "\(grouped(n)) \(reason.label)"
+        }
+        if !skipped.isEmpty { lines.append(("skipped", skipped.joined(separator: ", "))) }
+        if let drops = r.droppedPackets { lines.append(("dropped", "\(grouped(drops)) by the kernel")) }
+        var out = "Capture overview\n"
+        for (label, value) in lines {
+            out += "  " + label.padding(11) + value + "\n"
+        }
+        return out
+    }
+}
+
+func grouped(_ n: UInt64) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+        out.append(c)
+    }
+    return out
+}
+
+/// `512 B`, `1.5 KB`, `12.0 MB` (decimal units, as capinfos prints).
+func byteCount(_ n: UInt64) -> String {
+    if n < 1000 { return "\(n) B" }
+    let units = ["KB", "MB", "GB", "TB"]
+    var value = Double(n) / 1000
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return "\(Double(Int(value * 10)) / 10) \(units[unit])"
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

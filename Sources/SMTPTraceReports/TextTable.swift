@@ -1,0 +1,59 @@
+/// A plain-text table fitted to a width: columns marked flexible give up characters (their
+/// cells end in `…`) until the table fits. Cells are already escaped.
+public struct TextTable {
+    public struct Column {
+        public var title: String
+        public var rightAligned: Bool
+        public var flexible: Bool
+        public var minimumWidth: Int
+
+        public init(_ title: String, right: Bool = false, flexible: Bool = false, minimumWidth: Int = 4) {
+            self.title = title
+            self.rightAligned = right
+            self.flexible = flexible
+            self.minimumWidth = minimumWidth
+        }
+    }
+
+    public var columns: [Column]
+    public var rows: [[String]] = []
+
+    public init(columns: [Column]) { self.columns = columns }
+
+    public mutating func add(_ row: [String]) { rows.append(row) }
+
+    public func render(width: Int, indent: Int = 2) -> String {
+        var widths = columns.map { $0.title.count }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        let separator = 2
+        func total() -> Int { indent + widths.reduce(0, +) + separator * max(0, widths.count - 1) }
+        // Shrink the widest flexible column, one character at a time, until the table fits.
+        while total() > width {
+            var widest: Int? = nil
+            for i in columns.indices where columns[i].flexible && widths[i] > columns[i].minimumWidth {
+                if widest == nil || widths[i] > widths[widest!] { widest = i }
+            }
+            guard let w = widest else { break }
+            widths[w] -= 1
+        }
+        var out = ""
+        let pad = String(repeating: " ", count: indent)
+        func line(_ cells: [String]) {
+            var text = pad
+            for i in columns.indices {
+                var cell = i < cells.count ? cells[i] : ""
+                if cell.count > widths[i] { cell = String(cell.prefix(max(0, widths[i] - 1))) + "…" }
+                let fill = String(repeating: " ", count: widths[i] - cell.count)
+                text += columns[i].rightAligned ? fill + cell : cell + (i == columns.count - 1 ? "" : fill)
+                if i < columns.count - 1 { text += "  " }
+            }
+            while text.hasSuffix(" ") { text.removeLast() }
+            out += text + "\n"
+        }
+        line(columns.map(\.title))
+        for row in rows { line(row) }
+        return out
+    }
+}

@@ -1,0 +1,59 @@
+import SMTPTraceCapture
+
+/// Capture timestamps as text, always in UTC so that a report reads the same everywhere.
+public enum TimeFormatting {
+    /// RFC 3339 with microseconds: `2009-10-05T06:06:07.492060Z`.
+    public static func rfc3339(_ t: CaptureTimestamp) -> String {
+        let (date, time) = civil(t.seconds)
+        return "\(date)T\(time).\(pad(Int(t.nanoseconds / 1000), 6))Z"
+    }
+
+    /// For tables: `2009-10-05 06:06:07.492`.
+    public static func display(_ t: CaptureTimestamp) -> String {
+        let (date, time) = civil(t.seconds)
+        return "\(date) \(time).\(pad(Int(t.nanoseconds / 1_000_000), 3))"
+    }
+
+    /// `0.531s`, `12.4s`, `2m05s`, `3h02m`, `4d03h`.
+    public static func duration(_ seconds: Double) -> String {
+        if seconds < 0 { return "-" + duration(-seconds) }
+        if seconds < 10 { return String(format3(seconds)) + "s" }
+        if seconds < 60 { return String(Double(Int(seconds * 10)) / 10) + "s" }
+        let total = Int(seconds)
+        if total < 3600 { return "\(total / 60)m\(pad(total % 60, 2))s" }
+        if total < 86_400 { return "\(total / 3600)h\(pad(total % 3600 / 60, 2))m" }
+        return "\(total / 86_400)d\(pad(total % 86_400 / 3600, 2))h"
+    }
+
+    static func format3(_ value: Double) -> String {
+        let thousandths = Int((value * 1000).rounded())
+        return "\(thousandths / 1000).\(pad(thousandths % 1000, 3))"
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// Days-from-civil inverse (Howard Hinnant's algorithm): no calendar or locale involved.
+    static func civil(_ seconds: Int64) -> (date: String, time: String) {
+        var days = seconds / 86_400
+        var rest = seconds % 86_400
+        if rest < 0 {
+            rest += 86_400
+            days -= 1
+        }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let date = "\(pad(Int(year), 4))-\(pad(Int(month), 2))-\(pad(Int(day), 2))"
+        let time = "\(pad(Int(rest / 3600), 2)):\(pad(Int(rest % 3600 / 60), 2)):\(pad(Int(rest % 60), 2))"
+        return (date, time)
+    }
+}

@@ -1,0 +1,179 @@
+import SMTPTraceCapture
+import SMTPTraceTCP
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How a line ended on the wire.
+public enum LineTerminator: Sendable, Equatable {
+    case crlf
+    /// A bare LF (RFC 5321 §2.3.8 forbids it; many servers accept it).
+    case lf
+    /// The stream ended (FIN, gap or capture end) before any line end.
+    case none
+}
+
+/// Metadata of one framed line; its bytes are in `LineFramer.line` until the next call.
+public struct FramedLine: Sendable, Equatable {
+    /// Octets in the line, excluding its terminator (may exceed what was kept).
+    public var length: Int
+    public var terminator: LineTerminator
+    /// Frame and time of the packet that carried the line's first byte.
+    public var frame: UInt64
+    public var timestamp: CaptureTimestamp
+    /// Whether the line held a CR not followed by LF.
+    public var hasBareCR: Bool
+}
+
+/// What the framer produced from the bytes it was given.
+public enum FramerOutput: Sendable, Equatable {
+    case line(FramedLine)
+    /// A run of opaque bytes was consumed (a BDAT chunk's end is `chunkComplete`).
+    case chunkComplete(frame: UInt64, timestamp: CaptureTimestamp)
+}
+
+/// Cuts one direction's byte stream into lines (LF-terminated, CR stripped before LF), or
+/// counts off a fixed number of raw bytes (BDAT), or swallows everything (TLS).
+///
+/// Incremental in the NIO decoder style: `next(from:position:)` returns `nil` when it needs
+/// more bytes, never consuming half a message it cannot finish later. Only the first
+/// `keepLimit` octets of a line are copied (into `line`, a buffer reused across lines), so an
+/// endless line costs a counter, not memory. Line ends are found with `memchr`.
+public struct LineFramer {
+    public enum Mode: Sendable, Equatable {
+        case lines
+        /// The next `remaining` bytes are opaque data (a BDAT chunk).
+        case raw(remaining: UInt64)
+        /// Everything is opaque from here on (TLS).
+        case opaque
+        /// The next byte decides: 0x16 (a TLS handshake record) makes it `opaque`, anything
+        /// else goes back to `lines`.
+        case sniffTLS
+    }
+
+    public var mode: Mode = .lines
+    /// How many octets of each line to keep in `line`.
+    public var keepLimit: Int
+    /// The kept octets of the line last returned (CR/LF removed).
+    public private(set) var line: [UInt8] = []
+    /// Bytes swallowed in `opaque` mode.
+    public private(set) var opaqueBytes: UInt64 = 0
+    /// Whether `sniffTLS` found a TLS record.
+    public private(set) var sawTLS = false
+    private var pendingLength = 0
+    private var pendingFrame: UInt64 = 0
+    private var pendingTimestamp = CaptureTimestamp.zero
+    private var pendingCR = false
+    private var pendingBareCR = false
+    private var lineInProgress = false
+
+    public init(keepLimit: Int = 1024) {
+        self.keepLimit = keepLimit
+        line.reserveCapacity(keepLimit)
+    }
+
+    /// Whether a partial line is waiting for more bytes.
+    public var hasPartialLine: Bool { lineInProgress }
+
+    /// Consumes bytes of `chunk` from `position` and returns the next complete unit, or `nil`
+    /// when the chunk is used up (then `position == chunk.bytes.count`).
+    public mutating func next(from chunk: StreamChunk, position: inout Int) -> FramerOutput? {
+        let bytes = chunk.bytes
+        while position < bytes.count {
+            switch mode {
+            case .opaque:
+                opaqueBytes += UInt64(bytes.count - position)
+                position = bytes.count
+                return nil
+            case .sniffTLS:
+                if bytes[position] == 0x16 {
+                    mode = .opaque
+                    sawTLS = true
+                } else {
+                    mode = .lines
+                }
+            case .raw(let remaining):
+                let available = UInt64(bytes.count - position)
+                if available >= remaining {
+                    position += Int(remaining)
+                    mode = .lines
+                    return .chunkComplete(frame: chunk.frame, timestamp: chunk.timestamp)
+                }
+                mode = .raw(remaining: remaining - available)
+                position = bytes.count
+                return nil
+            case .lines:
+                if let line = scanLine(bytes, position: &position, chunk: chunk) { return .line(line) }
+            }
+        }
+        return nil
+    }
+
+    private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {
+        if !lineInProgress {
+            lineInProgress = true
+            line.removeAll(keepingCapacity: true)
+            pendingLength = 0
+            pendingCR = false
+            pendingBareCR = false
+            pendingFrame = chunk.frame
+            pendingTimestamp = chunk.timestamp
+        }
+        let base = bytes.baseAddress! + position
+        let available = bytes.count - position
+        let found = memchr(base, 0x0A, available)
+        let segmentLength = found.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? available
+        append(UnsafeRawBufferPointer(start: base, count: segmentLength))
+        if found == nil {
+            position = bytes.count
+            return nil
+        }
+        position += segmentLength + 1
+        let terminator: LineTerminator = pendingCR ? .crlf : .lf
+        if pendingCR {
+            pendingLength -= 1
+            if line.count > pendingLength { line.removeLast() }
+        }
+        lineInProgress = false
+        return FramedLine(length: pendingLength, terminator: terminator, frame: pendingFrame,
+                          timestamp: pendingTimestamp, hasBareCR: pendingBareCR)
+    }
+
+    /// Adds a run of line bytes (no LF among them), keeping at most `keepLimit`.
+    private mutating func append(_ run: UnsafeRawBufferPointer) {
+        guard run.count > 0 else { return }
+        // A CR that was last in the previous run was bare, since more bytes follow it.
+        if pendingCR { pendingBareCR = true }
+        if !pendingBareCR, run.count > 1, memchr(run.baseAddress!, 0x0D, run.count - 1) != nil {
+            pendingBareCR = true
+        }
+        pendingCR = run[run.count - 1] == 0x0D
+        let room = keepLimit - line.count
+        if room > 0 { line.append(contentsOf: run.prefix(room)) }
+        pendingLength += run.count
+    }
+
+    /// At the end of the stream: a partial line still held is returned unterminated.
+    public mutating func finish() -> FramedLine? {
+        guard lineInProgress, mode == .lines else { return nil }
+        lineInProgress = false
+        return FramedLine(length: pendingLength, terminator: .none, frame: pendingFrame,
+                          timestamp: pendingTimestamp, hasBareCR: pendingBareCR || pendingCR)
+    }
+
+    /// After a gap: any partial line is dropped (its end is unknown) and raw/opaque counting
+    /// is abandoned; the decoder resynchronises on the next line.
+    public mutating func resynchronise(afterMissing missing: Int) {
+        lineInProgress = false
+        line.removeAll(keepingCapacity: true)
+        switch mode {
+        case .raw(let remaining):
+            mode = UInt64(missing) < remaining ? .raw(remaining: remaining - UInt64(missing)) : .lines
+        case .opaque: break
+        case .lines, .sniffTLS: mode = .lines
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// A client command line split into its verb and argument (RFC 5321 §4.1).
+///
+/// The verb is upper-cased; the argument is kept as sent, except that `AUTH` keeps only its
+/// mechanism: credentials never enter a record.
+public struct SMTPCommand: Sendable, Equatable {
+    public var verb: String
+    public var argument: String
+    /// The verb is 1 to 16 ASCII letters (possibly one that no RFC defines).
+    public var isWellFormed: Bool
+
+    public init(verb: String, argument: String, isWellFormed: Bool = true) {
+        self.verb = verb
+        self.argument = argument
+        self.isWellFormed = isWellFormed
+    }
+
+    /// Parses a line's bytes (no CR/LF). Invalid UTF-8 in the argument becomes U+FFFD.
+    public static func parse(_ bytes: some Collection<UInt8>) -> SMTPCommand {
+        var verbBytes: [UInt8] = []
+        var index = bytes.startIndex
+        while index != bytes.endIndex, bytes[index] != 0x20, verbBytes.count < 32 {
+            verbBytes.append(bytes[index])
+            index = bytes.index(after: index)
+        }
+        let wellFormed = !verbBytes.isEmpty && verbBytes.count <= 16
+            && verbBytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
+        let upper = verbBytes.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        let verb = String(decoding: upper, as: UTF8.self)
+        var rest = bytes[index...]
+        if let first = rest.first, first == 0x20 { rest = rest.dropFirst() }
+        var argument = String(decoding: rest, as: UTF8.self)
+        if verb == "AUTH" {
+            // Keep the mechanism, never an initial response.
+            argument = String(argument.split(separator: " ", maxSplits: 1).first ?? "")
+        }
+        return SMTPCommand(verb: verb, argument: argument, isWellFormed: wellFormed)
+    }
+}
+
+/// One line of a server reply (RFC 5321 §4.2): three digits, then `-` (more lines follow),
+/// a space or the end of the line, then text.
+public struct SMTPReplyLine: Sendable, Equatable {
+    public var code: Int
+    public var isLast: Bool
+    public var text: String
+
+    /// `nil` when the line does not start with a three-digit code followed by `-`, a space or
+    /// the end of the line.
+    public static func parse(_ bytes: some Collection<UInt8>) -> SMTPReplyLine? {
+        let array = Array(bytes.prefix(4))
+        guard array.count >= 3,
+            (0x32...0x35).contains(array[0]), (0x30...0x35).contains(array[1]), (0x30...0x39).contains(array[2])
+        else { return nil }
+        let code = Int(array[0] - 0x30) * 100 + Int(array[1] - 0x30) * 10 + Int(array[2] - 0x30)
+        if array.count == 3 { return SMTPReplyLine(code: code, isLast: true, text: "") }
+        switch array[3] {
+        case 0x2D: return SMTPReplyLine(code: code, isLast: false, text: String(decoding: bytes.dropFirst(4), as: UTF8.self))
+        case 0x20: return SMTPReplyLine(code: code, isLast: true, text: String(decoding: bytes.dropFirst(4), as: UTF8.self))
+        default: return nil
+        }
+    }
+}
+
+/// RFC 3463 enhanced status code at the start of a reply's text (`5.5.4`), when present and
+/// consistent with the reply's class.
+public func enhancedStatusCode(in text: String, replyCode: Int) -> String? {
+    let token = text.prefix { $0 != " " }
+    let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 3, let cls = Int(parts[0]), [2, 4, 5].contains(cls),
+        let subject = Int(parts[1]), let detail = Int(parts[2]),
+        parts[1].count <= 3, parts[2].count <= 3, subject >= 0, detail >= 0,
+        cls == replyCode / 100
+    else { return nil }
+    return String(token)
+}

@@ -1,0 +1,182 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+import SMTPTraceTCP
+
+/// How an SMTP session ended (the spec's `close` values).
+public enum SessionClose: String, Sendable, Codable, CaseIterable {
+    /// QUIT answered by 221 (whatever TCP did after).
+    case quit
+    /// Both sides closed with FIN, without a completed QUIT.
+    case fin
+    /// A RST ended the connection.
+    case rst
+    /// One side sent FIN, the other neither closed nor reset by the end.
+    case halfOpen = "half_open"
+    /// No packet for longer than the idle timeout (or evicted from a full table).
+    case timeout
+    /// The capture ended with the connection open.
+    case captureEnd = "capture_end"
+}
+
+/// A command the client sent, with the reply it got.
+public struct CommandRecord: Sendable, Equatable {
+    public var verb: String
+    /// As sent, except AUTH (mechanism only). Escaping happens in the reports.
+    public var argument: String
+    public var frame: UInt64
+    public var timestamp: CaptureTimestamp
+    /// Octets in the command line, excluding CRLF.
+    public var length: Int
+    /// Index into `SMTPSessionRecord.replies` of the reply it got, if any.
+    public var replyIndex: Int?
+}
+
+/// What a reply answered.
+public enum ReplyTarget: Sendable, Equatable {
+    case greeting
+    /// The command at this index of `SMTPSessionRecord.commands`.
+    case command(Int)
+    /// The end of the message content sent after DATA's 354 (the command index of DATA).
+    case endOfData(Int)
+    /// A line of an AUTH exchange (the command index of AUTH).
+    case authExchange(Int)
+    /// Nothing was waiting for a reply.
+    case unsolicited
+}
+
+/// A complete (possibly multi-line) server reply.
+public struct ReplyRecord: Sendable, Equatable {
+    public var code: Int
+    /// RFC 3463 enhanced status code from the first line, e.g. `5.5.4`.
+    public var enhancedCode: String?
+    /// Text of the first line (after the code and separator).
+    public var text: String
+    public var lineCount: Int
+    /// How many packets carried its lines (a multi-line reply may span several).
+    public var packetCount: Int
+    /// Frame and time of the first line.
+    public var frame: UInt64
+    public var timestamp: CaptureTimestamp
+    public var target: ReplyTarget
+    /// Whether its lines disagreed on the code.
+    public var inconsistentCodes: Bool
+}
+
+/// One mail transaction: MAIL FROM up to the end of its message, RSET or the session's end.
+public struct TransactionRecord: Sendable, Equatable {
+    public var mailFrom: String
+    public var mailFrame: UInt64
+    public var mailReply: Int?
+    public var rcptTo: [String] = []
+    /// Reply codes of the RCPT commands, in order (nil where none came).
+    public var rcptReplies: [Int?] = []
+    /// Message octets after dot-unstuffing, excluding the final `.` line; BDAT: chunk octets.
+    public var size: UInt64 = 0
+    /// Whether message content was sent (DATA after 354, or BDAT).
+    public var contentSent = false
+    /// Whether the content's end was seen (`.` line or `BDAT … LAST`).
+    public var contentComplete = false
+    /// The reply to the end of data (or to BDAT LAST).
+    public var reply: Int?
+    public var replyFrame: UInt64?
+    public var headers = MessageHeaders()
+
+    public init(mailFrom: String, mailFrame: UInt64) {
+        self.mailFrom = mailFrom
+        self.mailFrame = mailFrame
+    }
+}
+
+/// The header fields smtp-trace reports from a message (unfolded, bounded).
+public struct MessageHeaders: Sendable, Equatable {
+    public var date: String?
+    public var from: String?
+    public var to: String?
+    public var subject: String?
+    public var messageID: String?
+
+    public init() {}
+}
+
+/// Everything smtp-trace learnt about one SMTP session: the finished result of an
+/// `SMTPConversation`, which the findings and reports read (they never see bytes).
+public struct SMTPSessionRecord: Sendable {
+    /// 1, 2, 3… in the order the sessions' connections began.
+    public var id: Int
+    public var connectionID: UInt64
+    public var client: Endpoint
+    public var server: Endpoint
+    public var start: CaptureTimestamp
+    public var end: CaptureTimestamp
+    public var firstFrame: UInt64
+    public var lastFrame: UInt64
+    /// How the session was recognised: a known server port, or the dialogue itself.
+    public var detectedBy: Detection
+    public var midstream: Bool
+    public var greeting: Int?
+    /// The last HELO/EHLO sent: verb and argument.
+    public var heloVerb: String?
+    public var heloArgument: String?
+    /// Extensions advertised in the last successful EHLO reply (keywords with parameters).
+    public var extensions: [String] = []
+    public var commands: [CommandRecord] = []
+    public var replies: [ReplyRecord] = []
+    public var transactions: [TransactionRecord] = []
+    /// STARTTLS was answered 220 and a TLS handshake followed.
+    public var tls = false
+    /// The session used implicit TLS (port 465): nothing to decode.
+    public var implicitTLS = false
+    /// SASL mechanism of the last AUTH command.
+    public var authMechanism: String?
+    public var close: SessionClose
+    /// Bytes carried per direction (client→server, server→client).
+    public var clientBytes: UInt64 = 0
+    public var serverBytes: UInt64 = 0
+    /// Bytes never captured (gaps), per direction.
+    public var clientGapBytes: UInt64 = 0
+    public var serverGapBytes: UInt64 = 0
+    /// Lines the decoder could not place (malformed replies, lines after a gap before
+    /// resynchronising…).
+    public var undecodedLines = 0
+    /// Commands beyond the per-session record limit (counted, not kept).
+    public var commandsNotKept = 0
+
+    public enum Detection: String, Sendable {
+        case port
+        case dialogue
+    }
+
+    public init(id: Int, connectionID: UInt64, client: Endpoint, server: Endpoint, start: CaptureTimestamp,
+                firstFrame: UInt64, detectedBy: Detection, midstream: Bool) {
+        self.id = id
+        self.connectionID = connectionID
+        self.client = client
+        self.server = server
+        self.start = start
+        self.end = start
+        self.firstFrame = firstFrame
+        self.lastFrame = firstFrame
+        self.detectedBy = detectedBy
+        self.midstream = midstream
+        self.close = .captureEnd
+    }
+
+    /// The code of the last reply the server sent.
+    public var lastReplyCode: Int? { replies.last?.code }
+
+    /// Messages whose content was completely sent.
+    public var messageCount: Int { transactions.filter(\.contentComplete).count }
+
+    public var messageBytes: UInt64 { transactions.reduce(0) { $0 + $1.size } }
+
+    public var recipientCount: Int { transactions.reduce(0) { $0 + $1.rcptTo.count } }
+
+    /// Reply count per code.
+    public var replyCounts: [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for reply in replies { counts[reply.code, default: 0] += 1 }
+        return counts
+    }
+
+    public var duration: Double { end.seconds(since: start) }
+}

@@ -1,0 +1,207 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+import SMTPTraceTCP
+
+/// Settings of SMTP recognition.
+public struct SMTPSettings: Sendable {
+    /// Ports whose connections are SMTP from the first byte (the server side's port).
+    public var ports: Set<UInt16>
+    /// Ports that carry SMTP inside TLS from the start (465): followed at the TCP level only.
+    public var implicitTLSPorts: Set<UInt16>
+    /// Recognise SMTP on any other port from the dialogue (a 220 greeting answered by
+    /// EHLO/HELO, or a client that opens with EHLO/HELO).
+    public var detectOnAnyPort: Bool
+    public var limits: SMTPConversation.Limits
+
+    public static let defaultPorts: Set<UInt16> = [25, 465, 587, 2525]
+
+    public init(ports: Set<UInt16> = SMTPSettings.defaultPorts, implicitTLSPorts: Set<UInt16> = [465],
+                detectOnAnyPort: Bool = true, limits: SMTPConversation.Limits = .init()) {
+        self.ports = ports
+        self.implicitTLSPorts = implicitTLSPorts
+        self.detectOnAnyPort = detectOnAnyPort
+        self.limits = limits
+    }
+}
+
+/// Receives every connection's stream events from the TCP layer, recognises the SMTP ones
+/// and runs an `SMTPConversation` for each; hands each finished `SMTPSessionRecord` to
+/// `sessionEnded` as its connection closes.
+public final class SMTPStreamAnalyzer: TCPStreamConsumer {
+    /// A connection's standing with the analyzer.
+    enum Slot {
+        /// On a port not known as SMTP: the first bytes of each side are kept until the
+        /// dialogue shows whether it is SMTP.
+        case probing(ProtocolProbe)
+        /// On a known port, before its first SMTP line: not yet counted as a session.
+        case candidate(SMTPConversation, roles: RoleMap)
+        /// A recognised SMTP session.
+        case session(SMTPConversation, roles: RoleMap)
+        case free
+    }
+
+    public let settings: SMTPSettings
+    /// Called once per session, when its connection closes (or the capture ends).
+    public var sessionEnded: (SMTPSessionRecord) -> Void
+    /// Connections on SMTP ports, and connections seen at all.
+    public private(set) var connectionsOnSMTPPorts = 0
+    public private(set) var sessionsStarted = 0
+    public private(set) var openSessions = 0
+    private var slots: [Slot] = []
+    private var freeSlots: [Int] = []
+
+    public init(settings: SMTPSettings = SMTPSettings(), sessionEnded: @escaping (SMTPSessionRecord) -> Void) {
+        self.settings = settings
+        self.sessionEnded = sessionEnded
+    }
+
+    public func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
+        switch event {
+        case .opened:
+            return opened(connection)
+        case .closed(let reason, let timestamp):
+            closed(connection, reason: reason, timestamp: timestamp)
+            return .ignore
+        default:
+            break
+        }
+        let index = connection.consumerSlot
+        guard index >= 0 else { return .ignore }
+        switch slots[index] {
+        case .free:
+            return .ignore
+        case .probing(var probe):
+            slots[index] = .free  // released while the probe is worked on
+            let verdict = probe.take(event)
+            switch verdict {
+            case .undecided:
+                slots[index] = .probing(probe)
+                return .keepDelivering
+            case .notSMTP:
+                release(connection)
+                return .ignore
+            case .smtp(let clientSide):
+                let roles = RoleMap(clientIsTCPClient: clientSide == .clientToServer)
+                let conversation = makeConversation(connection, roles: roles, detection: .dialogue)
+                slots[index] = .candidate(conversation, roles: roles)
+                for replayed in probe.buffered {
+                    var chunk = replayed.chunk
+                    replayed.bytes.withUnsafeBytes { bytes in
+                        chunk.bytes = bytes
+                        deliver(.data(replayed.direction, chunk), to: index, connection: connection)
+                    }
+                }
+                if !probe.isDataEvent(event) { deliver(event, to: index, connection: connection) }
+                return .keepDelivering
+            }
+        case .candidate, .session:
+            deliver(event, to: index, connection: connection)
+            return .keepDelivering
+        }
+    }
+
+    private func opened(_ connection: TCPConnection) -> StreamDisposition {
+        let serverPort = connection.server.port
+        let clientPort = connection.client.port
+        let onPort = settings.ports.contains(serverPort)
+        // A connection whose roles were guessed may have its server on the "client" side.
+        let reversedOnPort = connection.roleEvidence == .firstSender && settings.ports.contains(clientPort)
+        if onPort || reversedOnPort {
+            connectionsOnSMTPPorts += 1
+            let roles = RoleMap(clientIsTCPClient: !reversedOnPort || onPort)
+            let conversation = makeConversation(connection, roles: roles, detection: .port)
+            allocate(connection, .candidate(conversation, roles: roles))
+            if settings.implicitTLSPorts.contains(onPort ? serverPort : clientPort) {
+                return .ignore
+            }
+            return .keepDelivering
+        }
+        guard settings.detectOnAnyPort else { return .ignore }
+        allocate(connection, .probing(ProtocolProbe()))
+        return .keepDelivering
+    }
+
+    private func makeConversation(_ connection: TCPConnection, roles: RoleMap, detection: SMTPSessionRecord.Detection) -> SMTPConversation {
+        var record = SMTPSessionRecord(
+            id: 0, connectionID: connection.id,
+            client: roles.clientIsTCPClient ? connection.client : connection.server,
+            server: roles.clientIsTCPClient ? connection.server : connection.client,
+            start: connection.firstTimestamp, firstFrame: connection.firstFrame,
+            detectedBy: detection, midstream: connection.startedMidstream)
+        record.implicitTLS = settings.implicitTLSPorts.contains(record.server.port) && detection == .port
+        return SMTPConversation(record: record, limits: settings.limits)
+    }
+
+    private func deliver(_ event: StreamEvent, to index: Int, connection: TCPConnection) {
+        let conversation: SMTPConversation, roles: RoleMap, isSession: Bool
+        switch slots[index] {
+        case .candidate(let c, let r): (conversation, roles, isSession) = (c, r, false)
+        case .session(let c, let r): (conversation, roles, isSession) = (c, r, true)
+        default: return
+        }
+        switch event {
+        case .data(let direction, let chunk):
+            conversation.receive(chunk, from: roles.smtpSide(of: direction))
+        case .gap(let direction, let missing, let frame, let timestamp):
+            conversation.gap(missing, from: roles.smtpSide(of: direction), frame: frame, timestamp: timestamp)
+        case .finished(let direction, let frame, let timestamp):
+            conversation.finished(roles.smtpSide(of: direction), frame: frame, timestamp: timestamp)
+        case .reset, .opened, .closed:
+            break
+        }
+        if !isSession, conversation.hasDecodedLine {
+            sessionsStarted += 1
+            openSessions += 1
+            conversation.assignID(sessionsStarted)
+            slots[index] = .session(conversation, roles: roles)
+        }
+    }
+
+    private func closed(_ connection: TCPConnection, reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
+        let index = connection.consumerSlot
+        guard index >= 0 else { return }
+        switch slots[index] {
+        case .candidate(let conversation, _):
+            // Give a last unterminated line its chance to make this a session.
+            _ = conversation.close(reason, timestamp: timestamp)
+            if conversation.hasDecodedLine {
+                sessionsStarted += 1
+                conversation.assignID(sessionsStarted)
+                sessionEnded(conversation.record)
+            }
+        case .session(let conversation, _):
+            openSessions -= 1
+            sessionEnded(conversation.close(reason, timestamp: timestamp))
+        case .probing, .free:
+            break
+        }
+        release(connection)
+    }
+
+    private func allocate(_ connection: TCPConnection, _ slot: Slot) {
+        if let index = freeSlots.popLast() {
+            slots[index] = slot
+            connection.consumerSlot = index
+        } else {
+            slots.append(slot)
+            connection.consumerSlot = slots.count - 1
+        }
+    }
+
+    private func release(_ connection: TCPConnection) {
+        let index = connection.consumerSlot
+        guard index >= 0 else { return }
+        slots[index] = .free
+        freeSlots.append(index)
+        connection.consumerSlot = -1
+    }
+}
+
+/// Maps TCP directions (from the connection's guessed or known roles) to SMTP roles.
+struct RoleMap {
+    var clientIsTCPClient: Bool
+
+    func smtpSide(of direction: Direction) -> Direction {
+        clientIsTCPClient ? direction : direction.reversed
+    }
+}

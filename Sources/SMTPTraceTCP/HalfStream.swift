@@ -1,0 +1,228 @@
+import SMTPTraceCapture
+
+/// Counters of one direction's reassembly, for the summary and for tests.
+public struct ReassemblyCounters: Sendable, Equatable {
+    /// Segments whose bytes had all been delivered already (retransmissions, keep-alives).
+    public var retransmittedSegments = 0
+    /// Segments that arrived ahead of a hole and were held until it filled.
+    public var outOfOrderSegments = 0
+    /// Bytes of partly new segments that overlapped bytes already delivered (first copy wins).
+    public var overlappingBytes = 0
+    /// Holes declared: bytes never captured.
+    public var gaps = 0
+    public var gapBytes = 0
+
+    public init() {}
+
+    public mutating func add(_ other: ReassemblyCounters) {
+        retransmittedSegments += other.retransmittedSegments
+        outOfOrderSegments += other.outOfOrderSegments
+        overlappingBytes += other.overlappingBytes
+        gaps += other.gaps
+        gapBytes += other.gapBytes
+    }
+}
+
+/// One direction of a TCP connection: puts segments in sequence order and delivers each byte
+/// exactly once, in order, to the consumer.
+///
+/// Policy: the first copy of a byte wins (as most stacks do); a retransmission or an overlap
+/// never re-delivers or replaces bytes. Segments ahead of a hole are copied and held, up to
+/// `limit` bytes; past that, the hole is declared a gap and delivery moves on. At close, any
+/// hole still open becomes a gap. All arithmetic is modulo 2^32.
+public struct HalfStream {
+    /// A segment held because it arrived ahead of a hole (the only place bytes are copied).
+    struct HeldSegment {
+        var sequence: UInt32
+        var bytes: [UInt8]
+        var missing: Int
+        var frame: UInt64
+        var timestamp: CaptureTimestamp
+    }
+
+    public let direction: Direction
+    /// Whether the stream's first sequence number is known (from a SYN or the first data).
+    public private(set) var started = false
+    /// Whether the stream started without its SYN (picked up mid-stream).
+    public private(set) var startedWithoutSYN = false
+    /// The next sequence number to deliver.
+    public private(set) var nextSequence: UInt32 = 0
+    /// Sequence number of this direction's FIN, once seen.
+    public private(set) var finSequence: UInt32? = nil
+    public private(set) var finFrame: UInt64? = nil
+    public private(set) var finTimestamp: CaptureTimestamp? = nil
+    /// The FIN was reached in order: the direction is finished.
+    public private(set) var finished = false
+    public private(set) var deliveredBytes: UInt64 = 0
+    public private(set) var heldBytes = 0
+    public private(set) var counters = ReassemblyCounters()
+    var held: [HeldSegment] = []
+
+    public init(direction: Direction) {
+        self.direction = direction
+    }
+
+    /// Takes one segment of this direction. `emit` receives data, gap and finished events in
+    /// stream order; data bytes are borrowed from `payload` or from a held copy.
+    mutating func accept(
+        sequence: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer, missing: Int,
+        frame: UInt64, timestamp: CaptureTimestamp, limit: Int, emit: (StreamEvent) -> Void
+    ) {
+        var start = sequence
+        if syn {
+            start = sequence &+ 1
+            if !started {
+                started = true
+                nextSequence = start
+            }
+        }
+        let total = payload.count + missing
+        if !started {
+            guard total > 0 || fin else { return }  // a bare ACK anchors nothing
+            started = true
+            startedWithoutSYN = true
+            nextSequence = start
+        }
+        if fin && finSequence == nil {
+            finSequence = SequenceNumber.advance(start, by: total)
+            finFrame = frame
+            finTimestamp = timestamp
+        }
+        if total > 0 && !finished {
+            let ahead = SequenceNumber.distance(from: nextSequence, to: start)
+            if ahead > 0 {
+                hold(sequence: start, payload: payload, missing: missing, frame: frame,
+                     timestamp: timestamp, limit: limit, emit: emit)
+            } else {
+                deliver(start: start, payload: payload, missing: missing, frame: frame,
+                        timestamp: timestamp, emit: emit)
+            }
+            drain(emit: emit)
+        }
+        checkFIN(emit: emit)
+    }
+
+    /// Delivers the part of a segment beyond `nextSequence`; counts the rest as retransmitted.
+    mutating func deliver(
+        start: UInt32, payload: UnsafeRawBufferPointer, missing: Int, frame: UInt64,
+        timestamp: CaptureTimestamp, emit: (StreamEvent) -> Void
+    ) {
+        let capturedEnd = SequenceNumber.advance(start, by: payload.count)
+        let newCaptured = SequenceNumber.distance(from: nextSequence, to: capturedEnd)
+        let overlap = SequenceNumber.distance(from: start, to: nextSequence)
+        var delivered = false
+        if newCaptured > 0 {
+            let from = payload.count - Int(newCaptured)
+            let bytes = UnsafeRawBufferPointer(rebasing: payload[from...])
+            emit(.data(direction, StreamChunk(bytes: bytes, frame: frame, timestamp: timestamp, streamOffset: deliveredBytes)))
+            deliveredBytes += UInt64(bytes.count)
+            nextSequence = capturedEnd
+            delivered = true
+            if overlap > 0 { counters.overlappingBytes += Int(overlap) }
+        }
+        let end = SequenceNumber.advance(capturedEnd, by: missing)
+        let newMissing = SequenceNumber.distance(from: nextSequence, to: end)
+        if newMissing > 0 {
+            declareGap(Int(newMissing), frame: frame, timestamp: timestamp, emit: emit)
+            delivered = true
+        }
+        if !delivered { counters.retransmittedSegments += 1 }
+    }
+
+    mutating func hold(
+        sequence: UInt32, payload: UnsafeRawBufferPointer, missing: Int, frame: UInt64,
+        timestamp: CaptureTimestamp, limit: Int, emit: (StreamEvent) -> Void
+    ) {
+        // A hole that would make the held bytes exceed the bound is given up as a gap.
+        while heldBytes + payload.count > limit, let first = held.first {
+            let hole = SequenceNumber.distance(from: nextSequence, to: first.sequence)
+            if hole > 0 { declareGap(Int(hole), frame: first.frame, timestamp: first.timestamp, emit: emit) }
+            drain(emit: emit)
+        }
+        let ahead = SequenceNumber.distance(from: nextSequence, to: sequence)
+        if ahead <= 0 {
+            deliver(start: sequence, payload: payload, missing: missing, frame: frame, timestamp: timestamp, emit: emit)
+            return
+        }
+        if heldBytes + payload.count > limit {
+            declareGap(Int(ahead), frame: frame, timestamp: timestamp, emit: emit)
+            deliver(start: sequence, payload: payload, missing: missing, frame: frame, timestamp: timestamp, emit: emit)
+            return
+        }
+        counters.outOfOrderSegments += 1
+        let segment = HeldSegment(sequence: sequence, bytes: Array(payload), missing: missing, frame: frame, timestamp: timestamp)
+        // Keep `held` sorted by sequence; an exact duplicate of a held segment is dropped.
+        var index = held.endIndex
+        while index > held.startIndex {
+            let previous = held[index - 1]
+            let d = SequenceNumber.distance(from: previous.sequence, to: sequence)
+            if d > 0 { break }
+            if d == 0 && previous.bytes.count >= payload.count {
+                counters.outOfOrderSegments -= 1
+                counters.retransmittedSegments += 1
+                return
+            }
+            index -= 1
+        }
+        held.insert(segment, at: index)
+        heldBytes += payload.count
+    }
+
+    /// Delivers held segments that the stream has caught up with.
+    mutating func drain(emit: (StreamEvent) -> Void) {
+        while let first = held.first, SequenceNumber.distance(from: nextSequence, to: first.sequence) <= 0 {
+            held.removeFirst()
+            heldBytes -= first.bytes.count
+            first.bytes.withUnsafeBytes { bytes in
+                deliver(start: first.sequence, payload: bytes, missing: first.missing, frame: first.frame,
+                        timestamp: first.timestamp, emit: emit)
+            }
+        }
+    }
+
+    mutating func declareGap(_ count: Int, frame: UInt64, timestamp: CaptureTimestamp, emit: (StreamEvent) -> Void) {
+        counters.gaps += 1
+        counters.gapBytes += count
+        nextSequence = SequenceNumber.advance(nextSequence, by: count)
+        deliveredBytes += UInt64(count)
+        emit(.gap(direction, missingBytes: count, frame: frame, timestamp: timestamp))
+    }
+
+    mutating func checkFIN(emit: (StreamEvent) -> Void) {
+        guard !finished, let fin = finSequence, let frame = finFrame, let timestamp = finTimestamp else { return }
+        if SequenceNumber.distance(from: nextSequence, to: fin) <= 0 {
+            finished = true
+            nextSequence = fin &+ 1
+            emit(.finished(direction, frame: frame, timestamp: timestamp))
+        }
+    }
+
+    /// At the end of the connection: every hole left becomes a gap, held bytes are delivered,
+    /// and a FIN that was seen is reached.
+    mutating func flush(emit: (StreamEvent) -> Void) {
+        while let first = held.first {
+            let hole = SequenceNumber.distance(from: nextSequence, to: first.sequence)
+            if hole > 0 { declareGap(Int(hole), frame: first.frame, timestamp: first.timestamp, emit: emit) }
+            drain(emit: emit)
+        }
+        if !finished, let fin = finSequence, let frame = finFrame, let timestamp = finTimestamp {
+            let hole = SequenceNumber.distance(from: nextSequence, to: fin)
+            if hole > 0 { declareGap(Int(hole), frame: frame, timestamp: timestamp, emit: emit) }
+            checkFIN(emit: emit)
+        }
+    }
+
+    /// Marks the direction finished without following its bytes (ignored connections).
+    mutating func markFinished(frame: UInt64, timestamp: CaptureTimestamp) {
+        guard !finished else { return }
+        finished = true
+        finFrame = frame
+        finTimestamp = timestamp
+    }
+
+    /// Releases held bytes without delivering them (the consumer lost interest).
+    mutating func discardHeld() {
+        held.removeAll()
+        heldBytes = 0
+    }
+}

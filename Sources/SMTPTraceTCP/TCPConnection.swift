@@ -1,0 +1,87 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+
+/// A TCP connection's state as seen from the packets of both directions.
+public enum TCPConnectionState: Sendable, Equatable {
+    /// A SYN (or SYN-ACK) was seen and the handshake is not complete.
+    case handshake
+    /// Data may flow both ways (handshake completed, or the connection was picked up mid-stream).
+    case established
+    /// One side's FIN was reached; the other side may still send.
+    case halfClosed(finishedSide: Direction)
+    /// Both FINs reached.
+    case closed
+    /// A RST was seen from `by`.
+    case reset(by: Direction)
+}
+
+/// One tracked connection: endpoints with their roles, the connection state, and the two
+/// half-streams being reassembled.
+///
+/// A class so that the table can update it in place; it is created and mutated only by
+/// `TCPReassembler`, and read by consumers during their `handle` call.
+public final class TCPConnection {
+    /// 1, 2, 3… in the order connections were first seen.
+    public let id: UInt64
+    public let key: ConnectionKey
+    public let client: Endpoint
+    public let server: Endpoint
+    /// How the client/server roles were decided.
+    public let roleEvidence: RoleEvidence
+    public internal(set) var state: TCPConnectionState
+    public internal(set) var firstFrame: UInt64
+    public internal(set) var lastFrame: UInt64
+    public internal(set) var firstTimestamp: CaptureTimestamp
+    public internal(set) var lastTimestamp: CaptureTimestamp
+    public internal(set) var packets: UInt64 = 0
+    /// Payload bytes seen on the wire (including retransmissions), both directions.
+    public internal(set) var payloadBytes: UInt64 = 0
+    /// The consumer stopped wanting bytes for this connection.
+    public internal(set) var ignored = false
+    /// Free for the consumer: an index into its own per-connection storage.
+    public var consumerSlot: Int = -1
+    /// The client's initial sequence number, when its SYN was seen.
+    var clientISN: UInt32? = nil
+    var toServer: HalfStream
+    var toClient: HalfStream
+
+    /// How a connection's client and server were told apart.
+    public enum RoleEvidence: Sendable, Equatable {
+        /// From the SYN (or SYN-ACK).
+        case handshake
+        /// No handshake seen: the side on a known server port is the server.
+        case serverPort
+        /// No handshake and no known port: the first sender is taken as the client.
+        case firstSender
+    }
+
+    init(id: UInt64, key: ConnectionKey, client: Endpoint, server: Endpoint, roleEvidence: RoleEvidence,
+         frame: UInt64, timestamp: CaptureTimestamp) {
+        self.id = id
+        self.key = key
+        self.client = client
+        self.server = server
+        self.roleEvidence = roleEvidence
+        self.state = roleEvidence == .handshake ? .handshake : .established
+        self.firstFrame = frame
+        self.lastFrame = frame
+        self.firstTimestamp = timestamp
+        self.lastTimestamp = timestamp
+        self.toServer = HalfStream(direction: .clientToServer)
+        self.toClient = HalfStream(direction: .serverToClient)
+    }
+
+    /// The reassembly state of one direction.
+    public func halfStream(_ direction: Direction) -> HalfStream {
+        direction == .clientToServer ? toServer : toClient
+    }
+
+    /// Whether the connection was already open when the capture started (no SYN seen).
+    public var startedMidstream: Bool { clientISN == nil && roleEvidence != .handshake }
+
+    public var counters: ReassemblyCounters {
+        var total = toServer.counters
+        total.add(toClient.counters)
+        return total
+    }
+}

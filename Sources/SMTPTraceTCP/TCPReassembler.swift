@@ -1,0 +1,257 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+
+/// Limits of the connection table; every one is a named option with a default, and hitting
+/// one is counted, never silent.
+public struct ReassemblyLimits: Sendable {
+    /// At most this many connections are tracked; past it the least recently active are evicted.
+    public var maxConnections: Int
+    /// A connection with no packet for this long (capture time) is closed as idle.
+    public var idleTimeout: Double
+    /// Out-of-order bytes held per direction before the hole is declared a gap.
+    public var maxHeldBytesPerDirection: Int
+
+    public init(maxConnections: Int = 262_144, idleTimeout: Double = 600, maxHeldBytesPerDirection: Int = 1 << 20) {
+        self.maxConnections = max(1, maxConnections)
+        self.idleTimeout = idleTimeout
+        self.maxHeldBytesPerDirection = max(65_536, maxHeldBytesPerDirection)
+    }
+}
+
+/// Totals of the TCP layer for the summary.
+public struct TCPStatistics: Sendable, Equatable {
+    public var connections: UInt64 = 0
+    public var closedFinished: UInt64 = 0
+    public var closedReset: UInt64 = 0
+    public var closedIdle: UInt64 = 0
+    public var closedCaptureEnd: UInt64 = 0
+    public var evicted: UInt64 = 0
+    public var superseded: UInt64 = 0
+    /// Segments for no known connection that could not start one (bare ACK, RST, FIN).
+    public var strays: UInt64 = 0
+    public var reassembly = ReassemblyCounters()
+    /// Most connections open at once.
+    public var peakOpenConnections = 0
+
+    public init() {}
+}
+
+/// The connection table: finds each segment's connection, follows its state, reassembles
+/// both directions and pushes ordered bytes and stream events to one consumer.
+///
+/// Closed and reset connections leave the table at once; idle ones are closed by capture time;
+/// when the table is full the least recently active are evicted. Nothing here allocates per
+/// packet except the copy of a segment held out of order.
+public final class TCPReassembler<Consumer: TCPStreamConsumer> {
+    public let limits: ReassemblyLimits
+    /// Ports on which the server side is expected; used to tell client from server when no
+    /// handshake was captured.
+    public let serverPorts: Set<UInt16>
+    public private(set) var statistics = TCPStatistics()
+    public let consumer: Consumer
+    private var table: [ConnectionKey: TCPConnection] = [:]
+    private var nextID: UInt64 = 1
+    private var nextSweep: CaptureTimestamp? = nil
+    private var now = CaptureTimestamp.zero
+
+    public init(consumer: Consumer, serverPorts: Set<UInt16>, limits: ReassemblyLimits = ReassemblyLimits()) {
+        self.consumer = consumer
+        self.serverPorts = serverPorts
+        self.limits = limits
+        table.reserveCapacity(1024)
+    }
+
+    public var openConnections: Int { table.count }
+
+    /// Takes one segment, in capture order.
+    public func process(_ segment: TCPSegment) {
+        if now < segment.timestamp { now = segment.timestamp }
+        sweepIfDue()
+        let key = ConnectionKey(segment.source, segment.destination)
+        if let connection = table[key] {
+            if segment.flags.contains(.syn), !segment.flags.contains(.ack), segment.source == connection.client,
+                let isn = connection.clientISN, isn != segment.sequenceNumber,
+                connection.state != .handshake
+            {
+                // The 4-tuple is reused by a new connection.
+                close(connection, reason: .superseded)
+                statistics.superseded += 1
+                start(segment, key: key)
+                return
+            }
+            update(connection, with: segment)
+        } else {
+            start(segment, key: key)
+        }
+    }
+
+    /// The capture ended: every open connection is flushed and closed as `captureEnd`, in the
+    /// order the connections began.
+    public func finish() {
+        let remaining = table.values.sorted { $0.id < $1.id }
+        for connection in remaining { close(connection, reason: .captureEnd) }
+    }
+
+    private func start(_ segment: TCPSegment, key: ConnectionKey) {
+        let flags = segment.flags
+        let hasPayload = segment.payload.count + segment.missingPayloadLength > 0
+        guard flags.contains(.syn) || hasPayload else {
+            statistics.strays += 1
+            return
+        }
+        if table.count >= limits.maxConnections { evictOldest() }
+        let client: Endpoint, server: Endpoint, evidence: TCPConnection.RoleEvidence
+        if flags.contains(.syn) {
+            evidence = .handshake
+            if flags.contains(.ack) {
+                (client, server) = (segment.destination, segment.source)
+            } else {
+                (client, server) = (segment.source, segment.destination)
+            }
+        } else if serverPorts.contains(segment.destination.port) && !serverPorts.contains(segment.source.port) {
+            (client, server, evidence) = (segment.source, segment.destination, .serverPort)
+        } else if serverPorts.contains(segment.source.port) && !serverPorts.contains(segment.destination.port) {
+            (client, server, evidence) = (segment.destination, segment.source, .serverPort)
+        } else {
+            (client, server, evidence) = (segment.source, segment.destination, .firstSender)
+        }
+        let connection = TCPConnection(
+            id: nextID, key: key, client: client, server: server, roleEvidence: evidence,
+            frame: segment.frameNumber, timestamp: segment.timestamp)
+        nextID += 1
+        statistics.connections += 1
+        table[key] = connection
+        statistics.peakOpenConnections = max(statistics.peakOpenConnections, table.count)
+        if consumer.handle(.opened, on: connection) == .ignore { connection.ignored = true }
+        update(connection, with: segment)
+    }
+
+    private func update(_ connection: TCPConnection, with segment: TCPSegment) {
+        let direction: Direction = segment.source == connection.client ? .clientToServer : .serverToClient
+        let flags = segment.flags
+        connection.lastFrame = segment.frameNumber
+        connection.lastTimestamp = segment.timestamp
+        connection.packets += 1
+        connection.payloadBytes += UInt64(segment.payload.count + segment.missingPayloadLength)
+
+        if flags.contains(.syn) {
+            if direction == .clientToServer && !flags.contains(.ack) && connection.clientISN == nil {
+                connection.clientISN = segment.sequenceNumber
+            }
+        } else if connection.state == .handshake && flags.contains(.ack) {
+            connection.state = .established
+        }
+
+        if flags.contains(.rst) {
+            let frame = segment.frameNumber, timestamp = segment.timestamp
+            // Data carried on the RST itself is delivered first (some stacks send it).
+            if segment.payload.count > 0 { accept(segment, direction: direction, on: connection, fin: false) }
+            connection.state = .reset(by: direction)
+            if !connection.ignored {
+                _ = consumer.handle(.reset(by: direction, frame: frame, timestamp: timestamp), on: connection)
+            }
+            close(connection, reason: .reset(by: direction))
+            return
+        }
+        accept(segment, direction: direction, on: connection, fin: flags.contains(.fin))
+        if connection.toServer.finished && connection.toClient.finished {
+            connection.state = .closed
+            close(connection, reason: .finished)
+        }
+    }
+
+    private func accept(_ segment: TCPSegment, direction: Direction, on connection: TCPConnection, fin: Bool) {
+        let limit = limits.maxHeldBytesPerDirection
+        let wasFinished = connection.halfStream(direction).finished
+        if connection.ignored {
+            // Follow FINs only: sequence numbers, no bytes.
+            if fin {
+                withHalf(direction, of: connection) { half in
+                    half.markFinished(frame: segment.frameNumber, timestamp: segment.timestamp)
+                }
+            }
+        } else {
+            let consumer = self.consumer
+            var disposition = StreamDisposition.keepDelivering
+            withHalf(direction, of: connection) { half in
+                half.accept(sequence: segment.sequenceNumber, syn: segment.flags.contains(.syn), fin: fin,
+                            payload: segment.payload, missing: segment.missingPayloadLength,
+                            frame: segment.frameNumber, timestamp: segment.timestamp, limit: limit) { event in
+                    if disposition == .keepDelivering, consumer.handle(event, on: connection) == .ignore {
+                        disposition = .ignore
+                    }
+                }
+            }
+            if disposition == .ignore { ignore(connection) }
+        }
+        if !wasFinished && connection.halfStream(direction).finished {
+            switch connection.state {
+            case .halfClosed(let side) where side != direction: connection.state = .closed
+            case .closed, .reset: break
+            default: connection.state = .halfClosed(finishedSide: direction)
+            }
+        }
+    }
+
+    private func withHalf(_ direction: Direction, of connection: TCPConnection, _ body: (inout HalfStream) -> Void) {
+        if direction == .clientToServer {
+            body(&connection.toServer)
+        } else {
+            body(&connection.toClient)
+        }
+    }
+
+    private func ignore(_ connection: TCPConnection) {
+        connection.ignored = true
+        connection.toServer.discardHeld()
+        connection.toClient.discardHeld()
+    }
+
+    private func close(_ connection: TCPConnection, reason: ConnectionCloseReason) {
+        guard table.removeValue(forKey: connection.key) != nil else { return }
+        if !connection.ignored {
+            let consumer = self.consumer
+            var stop = false
+            for direction in [Direction.clientToServer, .serverToClient] {
+                withHalf(direction, of: connection) { half in
+                    half.flush { event in
+                        if !stop, consumer.handle(event, on: connection) == .ignore { stop = true }
+                    }
+                }
+            }
+        }
+        statistics.reassembly.add(connection.counters)
+        switch reason {
+        case .finished: statistics.closedFinished += 1
+        case .reset: statistics.closedReset += 1
+        case .idleTimeout: statistics.closedIdle += 1
+        case .captureEnd: statistics.closedCaptureEnd += 1
+        case .evicted: statistics.evicted += 1
+        case .superseded: break
+        }
+        _ = consumer.handle(.closed(reason, timestamp: connection.lastTimestamp), on: connection)
+    }
+
+    /// Closes connections idle for longer than the timeout; runs at most once per capture second.
+    private func sweepIfDue() {
+        if let due = nextSweep, now < due { return }
+        nextSweep = now.adding(seconds: 1)
+        guard !table.isEmpty else { return }
+        let cutoff = now.adding(seconds: -limits.idleTimeout)
+        var idle: [TCPConnection] = []
+        for connection in table.values where connection.lastTimestamp < cutoff { idle.append(connection) }
+        guard !idle.isEmpty else { return }
+        idle.sort { $0.id < $1.id }
+        for connection in idle { close(connection, reason: .idleTimeout) }
+    }
+
+    /// Evicts the least recently active sixteenth of the table (at least one), so that a flood
+    /// of new connections costs a sort every few thousand connections, not a scan each.
+    private func evictOldest() {
+        let count = max(1, table.count / 16)
+        let victims = table.values.sorted {
+            $0.lastTimestamp != $1.lastTimestamp ? $0.lastTimestamp < $1.lastTimestamp : $0.id < $1.id
+        }.prefix(count)
+        for connection in victims { close(connection, reason: .evicted) }
+    }
+}
