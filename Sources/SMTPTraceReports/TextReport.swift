@@ -29,18 +29,21 @@ public struct TextReport {
     public func sessionTable(_ sessions: [SMTPSessionRecord]) -> TextTable {
         var table = TextTable(columns: [
             .init("#", right: true),
-            .init("client", flexible: true, minimumWidth: 9),
-            .init("server", flexible: true, minimumWidth: 9),
-            .init("start (UTC)", flexible: true, minimumWidth: 8),
+            .init("client", shrinkOrder: 2, minimumWidth: 9),
+            .init("server", shrinkOrder: 2, minimumWidth: 9),
+            .init("start (UTC)", shrinkOrder: 1, minimumWidth: 12),
             .init("time", right: true),
-            .init("helo", flexible: true, minimumWidth: 6),
-            .init("mail from", flexible: true, minimumWidth: 8),
+            .init("helo", shrinkOrder: 0, minimumWidth: 8),
+            .init("mail from", shrinkOrder: 0, minimumWidth: 10),
             .init("rcpt", right: true),
             .init("msgs", right: true),
             .init("bytes", right: true),
             .init("last", right: true),
             .init("end"),
         ])
+        // Within one UTC day the date is in the overview's time span; the table shows the time.
+        let days = Set(sessions.map { $0.start.seconds / 86_400 })
+        if days.count == 1 { table.columns[3].title = "start (UTC)" }
         for s in sessions {
             let first = s.transactions.first?.mailFrom
             let mailFrom = first.map { s.transactions.count > 1 ? "\($0) +\(s.transactions.count - 1)" : $0 } ?? "-"
@@ -48,7 +51,7 @@ public struct TextReport {
                 String(s.id),
                 s.client.description,
                 s.server.description,
-                TimeFormatting.display(s.start),
+                days.count == 1 ? String(TimeFormatting.display(s.start).dropFirst(11)) : TimeFormatting.display(s.start),
                 TimeFormatting.duration(s.duration),
                 s.heloArgument.map { Escaping.terminal($0, limit: 64) } ?? "-",
                 first == nil ? "-" : Escaping.terminal(mailFrom, limit: 64),

@@ -1,16 +1,18 @@
-/// A plain-text table fitted to a width: columns marked flexible give up characters (their
+/// A plain-text table fitted to a width: columns with a shrink order give up characters (their
 /// cells end in `…`) until the table fits. Cells are already escaped.
 public struct TextTable {
     public struct Column {
         public var title: String
         public var rightAligned: Bool
-        public var flexible: Bool
+        public var flexible: Bool { shrinkOrder != nil }
+        /// Columns with a lower order give up characters first; nil never shrinks.
+        public var shrinkOrder: Int?
         public var minimumWidth: Int
 
-        public init(_ title: String, right: Bool = false, flexible: Bool = false, minimumWidth: Int = 4) {
+        public init(_ title: String, right: Bool = false, shrinkOrder: Int? = nil, minimumWidth: Int = 4) {
             self.title = title
             self.rightAligned = right
-            self.flexible = flexible
+            self.shrinkOrder = shrinkOrder
             self.minimumWidth = minimumWidth
         }
     }
@@ -29,13 +31,20 @@ public struct TextTable {
         }
         let separator = 2
         func total() -> Int { indent + widths.reduce(0, +) + separator * max(0, widths.count - 1) }
-        // Shrink the widest flexible column, one character at a time, until the table fits.
+        // Shrink the widest column of the lowest shrink order, one character at a time,
+        // until the table fits.
         while total() > width {
-            var widest: Int? = nil
-            for i in columns.indices where columns[i].flexible && widths[i] > columns[i].minimumWidth {
-                if widest == nil || widths[i] > widths[widest!] { widest = i }
+            var chosen: Int? = nil
+            for i in columns.indices {
+                guard let order = columns[i].shrinkOrder, widths[i] > columns[i].minimumWidth else { continue }
+                if let c = chosen, let best = columns[c].shrinkOrder,
+                    order > best || (order == best && widths[i] <= widths[c])
+                {
+                    continue
+                }
+                chosen = i
             }
-            guard let w = widest else { break }
+            guard let w = chosen else { break }
             widths[w] -= 1
         }
         var out = ""

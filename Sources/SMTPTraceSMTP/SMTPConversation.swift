@@ -134,7 +134,8 @@ public final class SMTPConversation {
     }
 
     /// The connection is gone; returns the finished record.
-    public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) -> SMTPSessionRecord {
+    public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, lastFrame: UInt64 = 0) -> SMTPSessionRecord {
+        if lastFrame > record.lastFrame { record.lastFrame = lastFrame }
         if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
         if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
         if case .awaitingDataReply(let data, let held, _) = clientPhase {

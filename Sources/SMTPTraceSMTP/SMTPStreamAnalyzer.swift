@@ -163,7 +163,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         switch slots[index] {
         case .candidate(let conversation, _):
             // Give a last unterminated line its chance to make this a session.
-            _ = conversation.close(reason, timestamp: timestamp)
+            _ = conversation.close(reason, timestamp: timestamp, lastFrame: connection.lastFrame)
             if conversation.hasDecodedLine {
                 sessionsStarted += 1
                 conversation.assignID(sessionsStarted)
@@ -171,7 +171,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             }
         case .session(let conversation, _):
             openSessions -= 1
-            sessionEnded(conversation.close(reason, timestamp: timestamp))
+            sessionEnded(conversation.close(reason, timestamp: timestamp, lastFrame: connection.lastFrame))
         case .probing, .free:
             break
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SMTPTraceCapture
 import SMTPTraceFindings
 import SMTPTraceReports
@@ -54,6 +55,24 @@ struct SMTPTraceCommand: ParsableCommand {
 
     @OptionGroup(title: "Output")
     var output: OutputOptions
+
+    /// Runs the command, mapping usage errors to status 2 (tcpdump's convention, not
+    /// sysexits' 64) with a one-line message instead of the whole help text.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                let text = message(for: error)
+                let ended = text.hasSuffix(".") || text.hasSuffix("?")
+                Terminal.error(text + (ended ? " See 'smtp-trace --help'." : "; see 'smtp-trace --help'"))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
 
     func run() throws {
         let paths = input.allPaths

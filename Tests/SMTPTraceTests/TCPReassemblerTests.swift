@@ -57,8 +57,10 @@ final class RecordingConsumer: TCPStreamConsumer {
 /// A tiny segment builder: only what real captures cannot easily give us (wrap-around,
 /// conflicting overlaps, a hole that never fills, table limits).
 struct Wire {
-    let client = Endpoint(address: .v4(0x0A00_0001), port: 40000)
-    let server = Endpoint(address: .v4(0x0A00_0002), port: 25)
+    var clientOverride: Endpoint? = nil
+    var serverOverride: Endpoint? = nil
+    var client: Endpoint { clientOverride ?? Endpoint(address: .v4(0x0A00_0001), port: 40000) }
+    var server: Endpoint { serverOverride ?? Endpoint(address: .v4(0x0A00_0002), port: 25) }
     var frame: UInt64 = 0
     var time: Int64 = 1_700_000_000
 

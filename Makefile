@@ -1,0 +1,30 @@
+# smtp-trace — the two commands of the README, and what they need.
+#   make run    install libpcap-dev if missing, build, analyse a bundled capture
+#   make test   install libpcap-dev if missing, build, run the whole test suite
+
+SWIFT ?= swift
+CAPTURE ?= Fixtures/two-sessions.pcap
+
+.PHONY: run test build deps clean
+
+run: deps
+	$(SWIFT) build -c release --product smtp-trace
+	.build/release/smtp-trace $(CAPTURE)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+build: deps
+	$(SWIFT) build -c release --product smtp-trace
+
+# libpcap's headers and pkg-config file come from Debian's libpcap-dev.
+deps:
+	@if ! pkg-config --exists libpcap 2>/dev/null; then \
+		echo "installing libpcap-dev (and pkg-config)"; \
+		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcap-dev pkg-config; \
+	fi
+
+clean:
+	rm -rf .build

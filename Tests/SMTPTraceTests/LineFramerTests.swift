@@ -1,0 +1,123 @@
+import SMTPTraceCapture
+import SMTPTraceSMTP
+import SMTPTraceTCP
+import Testing
+
+/// Verifier tests in the NIO style: the same bytes split every possible way give the same
+/// lines, because TCP chooses segment boundaries, not us.
+struct LineFramerTests {
+    struct Output: Equatable {
+        var text: String
+        var length: Int
+        var terminator: LineTerminator
+        var frame: UInt64
+        var bareCR: Bool
+    }
+
+    /// Feeds `input` split at `cuts`, each piece in its own frame (1, 2, 3…).
+    func frame(_ input: String, cuts: [Int], keep: Int = 1024, configure: (inout LineFramer, Output) -> Void = { _, _ in }) -> [Output] {
+        var framer = LineFramer(keepLimit: keep)
+        let bytes = Array(input.utf8)
+        var outputs: [Output] = []
+        var start = 0
+        var frameNumber: UInt64 = 0
+        for end in (cuts + [bytes.count]) where end > start || end == bytes.count {
+            frameNumber += 1
+            let piece = Array(bytes[start..<max(start, end)])
+            start = max(start, end)
+            piece.withUnsafeBytes { raw in
+                let chunk = StreamChunk(bytes: raw, frame: frameNumber, timestamp: .zero, streamOffset: 0)
+                var position = 0
+                while let output = framer.next(from: chunk, position: &position) {
+                    if case .line(let info) = output {
+                        let o = Output(text: String(decoding: framer.line, as: UTF8.self), length: info.length,
+                                       terminator: info.terminator, frame: info.frame, bareCR: info.hasBareCR)
+                        outputs.append(o)
+                        configure(&framer, o)
+                    }
+                }
+            }
+        }
+        if let info = framer.finish() {
+            outputs.append(Output(text: String(decoding: framer.line, as: UTF8.self), length: info.length,
+                                  terminator: info.terminator, frame: info.frame, bareCR: info.hasBareCR))
+        }
+        return outputs
+    }
+
+    @Test func sameLinesWhateverTheSegmentBoundaries() {
+        let input = "EHLO a\r\nMAIL FROM:<x@y>\nbare\rcr\r\n\r\nlast"
+        let whole = frame(input, cuts: [])
+        #expect(whole.map(\.text) == ["EHLO a", "MAIL FROM:<x@y>", "bare\rcr", "", "last"])
+        #expect(whole.map(\.terminator) == [.crlf, .lf, .crlf, .crlf, .none])
+        #expect(whole.map(\.bareCR) == [false, false, true, false, false])
+        let count = input.utf8.count
+        // Every single cut point, and byte by byte.
+        for cut in 1..<count {
+            let split = frame(input, cuts: [cut])
+            #expect(split.map(\.text) == whole.map(\.text), "cut at \(cut)")
+            #expect(split.map(\.terminator) == whole.map(\.terminator), "cut at \(cut)")
+            #expect(split.map(\.bareCR) == whole.map(\.bareCR), "cut at \(cut)")
+        }
+        let bytewise = frame(input, cuts: Array(1..<count))
+        #expect(bytewise.map(\.text) == whole.map(\.text))
+        // A line's frame is the frame of its first byte.
+        #expect(bytewise.map(\.frame) == [1, 9, 25, 34, 36])
+    }
+
+    @Test func crAtTheEndOfOneSegmentAndLFAtTheStartOfTheNext() {
+        let lines = frame("QUIT\r\nNOOP\r\n", cuts: [5])
+        #expect(lines.map(\.text) == ["QUIT", "NOOP"])
+        #expect(lines.map(\.terminator) == [.crlf, .crlf])
+        #expect(lines.map(\.bareCR) == [false, false])
+    }
+
+    @Test func longLinesAreCountedButOnlyTheKeptPrefixIsStored() {
+        let long = String(repeating: "A", count: 10_000)
+        let lines = frame("DATA \(long)\r\nQUIT\r\n", cuts: [100, 5000], keep: 16)
+        #expect(lines.map(\.text) == ["DATA AAAAAAAAAAA", "QUIT"])
+        #expect(lines.map(\.length) == [10_005, 4])
+    }
+
+    @Test func rawModeCountsOffBDATChunksAcrossSegments() {
+        var framer = LineFramer()
+        var outputs: [String] = []
+        let pieces = ["BDAT 10 LAST\r\n01234", "56789QUIT\r\n"]
+        for (i, piece) in pieces.enumerated() {
+            Array(piece.utf8).withUnsafeBytes { raw in
+                let chunk = StreamChunk(bytes: raw, frame: UInt64(i + 1), timestamp: .zero, streamOffset: 0)
+                var position = 0
+                while let output = framer.next(from: chunk, position: &position) {
+                    switch output {
+                    case .line:
+                        let text = String(decoding: framer.line, as: UTF8.self)
+                        outputs.append(text)
+                        if text.hasPrefix("BDAT") { framer.mode = .raw(remaining: 10) }
+                    case .chunkComplete(let frame, _):
+                        outputs.append("<chunk end #\(frame)>")
+                    }
+                }
+            }
+        }
+        #expect(outputs == ["BDAT 10 LAST", "<chunk end #2>", "QUIT"])
+    }
+
+    @Test func tlsSniffingSwallowsAHandshakeButNotCleartext() {
+        for (first, expectTLS) in [(UInt8(0x16), true), (UInt8(0x45), false)] {
+            var framer = LineFramer()
+            framer.mode = .sniffTLS
+            var bytes: [UInt8] = [first, 0x03, 0x01]
+            bytes += Array("HLO x\r\n".utf8)
+            var lines = 0
+            bytes.withUnsafeBytes { raw in
+                let chunk = StreamChunk(bytes: raw, frame: 1, timestamp: .zero, streamOffset: 0)
+                var position = 0
+                while let output = framer.next(from: chunk, position: &position) {
+                    if case .line = output { lines += 1 }
+                }
+            }
+            #expect(framer.sawTLS == expectTLS)
+            #expect(lines == (expectTLS ? 0 : 1))
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+import SMTPTraceSMTP
+import SMTPTraceTCP
+import Testing
+
+/// A scripted dialogue through the real TCP and SMTP layers: each step is one segment from
+/// the client (`C`) or the server (`S`). Sequence numbers are kept by the script.
+final class Dialogue {
+    var sessions: [SMTPSessionRecord] = []
+    let analyzer: SMTPStreamAnalyzer
+    let reassembler: TCPReassembler<SMTPStreamAnalyzer>
+    var wire = Wire()
+    var clientSeq: UInt32 = 1001
+    var serverSeq: UInt32 = 5001
+
+    init(serverPort: UInt16 = 25, handshake: Bool = true) {
+        var collected: [SMTPSessionRecord] = []
+        analyzer = SMTPStreamAnalyzer { collected.append($0) }
+        reassembler = TCPReassembler(consumer: analyzer, serverPorts: [25, 587, 2525])
+        analyzer.sessionEnded = { [unowned self] in self.sessions.append($0) }
+        _ = collected
+        wire = Wire(client: Endpoint(address: .v4(0x0A00_0001), port: 40000),
+                    server: Endpoint(address: .v4(0x0A00_0002), port: serverPort))
+        if handshake {
+            wire.send(reassembler, from: .clientToServer, seq: 1000, flags: [.syn])
+            wire.send(reassembler, from: .serverToClient, seq: 5000, flags: [.syn, .ack])
+            wire.send(reassembler, from: .clientToServer, seq: 1001)
+        }
+    }
+
+    @discardableResult
+    func C(_ text: String) -> Dialogue {
+        wire.send(reassembler, from: .clientToServer, seq: clientSeq, text)
+        clientSeq &+= UInt32(text.utf8.count)
+        return self
+    }
+
+    @discardableResult
+    func S(_ text: String) -> Dialogue {
+        wire.send(reassembler, from: .serverToClient, seq: serverSeq, text)
+        serverSeq &+= UInt32(text.utf8.count)
+        return self
+    }
+
+    func closeBoth() -> SMTPSessionRecord? {
+        wire.send(reassembler, from: .serverToClient, seq: serverSeq, flags: [.ack, .fin])
+        wire.send(reassembler, from: .clientToServer, seq: clientSeq, flags: [.ack, .fin])
+        reassembler.finish()
+        return sessions.first
+    }
+
+    func end() -> SMTPSessionRecord? {
+        reassembler.finish()
+        return sessions.first
+    }
+}
+
+extension Wire {
+    init(client: Endpoint, server: Endpoint) {
+        self.init()
+        self.clientOverride = client
+        self.serverOverride = server
+    }
+}
+
+struct SMTPConversationTests {
+    @Test func pipelinedCommandsArePairedWithTheirRepliesInOrder() throws {
+        let s = try #require(Dialogue()
+            .S("220 mx ESMTP\r\n").C("EHLO c.example\r\n")
+            .S("250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n")
+            .C("MAIL FROM:<a@x> SIZE=10\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\n")
+            .S("250 ok\r\n250 ok\r\n550 no such user\r\n354 go\r\n")
+            .C("Subject: hi\r\n\r\nbody\r\n..dot\r\n.\r\n").S("250 queued\r\n")
+            .C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        #expect(s.verbs == ["EHLO", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"])
+        #expect(s.commands.map { $0.replyIndex.map { s.replies[$0].code } } == [250, 250, 250, 550, 354, 221])
+        #expect(s.extensions == ["PIPELINING", "SIZE 1000"])
+        let t = try #require(s.transactions.first)
+        #expect(t.mailFrom == "a@x")
+        #expect(t.rcptTo == ["b@y", "c@y"])
+        #expect(t.rcptReplies == [250, 550])
+        #expect(t.headers.subject == "hi")
+        #expect(t.size == 13 + 2 + 6 + 6)  // dot-unstuffed: "..dot\r\n" counts as ".dot\r\n"
+        #expect(t.reply == 250)
+        #expect(s.replies.map(\.target) == [.greeting, .command(0), .command(1), .command(2), .command(3), .command(4), .endOfData(4), .command(5)])
+        #expect(s.close == .quit)
+    }
+
+    @Test func linesAfterARejectedDATAAreCommandsAndAfter354AreContent() throws {
+        let s = try #require(Dialogue()
+            .S("220 mx\r\n").C("HELO c\r\n").S("250 mx\r\n")
+            .C("DATA\r\nHello\r\n.\r\n")  // sent before the verdict
+            .S("503 no valid recipients\r\n500 unrecognized\r\n500 unrecognized\r\n")
+            .C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        #expect(s.verbs == ["HELO", "DATA", "HELLO", ".", "QUIT"])
+        #expect(s.replyCodes == [220, 250, 503, 500, 500, 221])
+
+        let t = try #require(Dialogue()
+            .S("220 mx\r\n").C("HELO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nQUIT\r\n.\r\n")
+            .S("250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n")
+            .C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        #expect(t.verbs == ["HELO", "MAIL", "RCPT", "DATA", "QUIT"])
+        #expect(t.transactions.first?.size == 6)  // "QUIT\r\n" was message content
+        #expect(t.messageCount == 1)
+    }
+
+    @Test func bdatChunksAreOpaqueEvenWhenTheyLookLikeCommands() throws {
+        let s = try #require(Dialogue()
+            .S("220 mx\r\n").C("EHLO c\r\n").S("250-mx\r\n250 CHUNKING\r\n")
+            .C("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 12\r\nQUIT\r\nRSET\r\n")
+            .C("BDAT 6 LAST\r\nDATA\r\n")
+            .S("250 ok\r\n250 ok\r\n250 12 octets\r\n250 queued\r\n")
+            .C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        #expect(s.verbs == ["EHLO", "MAIL", "RCPT", "BDAT", "BDAT", "QUIT"])
+        let t = try #require(s.transactions.first)
+        #expect(t.size == 18)
+        #expect(t.contentComplete)
+        #expect(t.reply == 250)
+    }
+
+    @Test func authResponsesAreNeverRecordedAsCommands() throws {
+        let s = try #require(Dialogue()
+            .S("220 mx\r\n").C("EHLO c\r\n").S("250-mx\r\n250 AUTH LOGIN PLAIN\r\n")
+            .C("AUTH LOGIN\r\n").S("334 VXNlcm5hbWU6\r\n").C("c2VjcmV0dXNlcg==\r\n")
+            .S("334 UGFzc3dvcmQ6\r\n").C("c2VjcmV0cGFzcw==\r\n").S("235 ok\r\n")
+            .C("AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n").S("503 already authenticated\r\n")
+            .C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        #expect(s.verbs == ["EHLO", "AUTH", "AUTH", "QUIT"])
+        #expect(s.commands.map(\.argument) == ["c", "LOGIN", "PLAIN", ""])
+        #expect(s.authMechanism == "PLAIN")
+        #expect(s.replies.map(\.target) == [.greeting, .command(0), .command(1), .authExchange(1), .authExchange(1), .command(2), .command(3)])
+    }
+
+    @Test func starttlsStopsDecodingAtTheHandshake() throws {
+        var d = Dialogue().S("220 mx\r\n").C("EHLO c\r\n").S("250-mx\r\n250 STARTTLS\r\n").C("STARTTLS\r\n").S("220 go ahead\r\n")
+        d = d.C("\u{16}\u{03}\u{01}\u{00}\u{05}hello\r\nMAIL FROM:<x@y>\r\n").S("\u{16}\u{03}\u{03}random\r\n")
+        let s = try #require(d.closeBoth())
+        #expect(s.verbs == ["EHLO", "STARTTLS"])
+        #expect(s.tls)
+        #expect(s.replyCodes == [220, 250, 220])
+    }
+
+    @Test func aClientThatSpeaksBeforeTheGreetingStillGetsItsRepliesPaired() throws {
+        let s = try #require(Dialogue().C("EHLO early\r\n").S("220 mx\r\n250 mx\r\n").C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        #expect(s.replies.map(\.target) == [.greeting, .command(0), .command(1)])
+        #expect(s.greeting == 220)
+    }
+
+    @Test func multiLineReplyEndedByAnotherCodeIsClosedAndMarked() throws {
+        let s = try #require(Dialogue().S("220 mx\r\n").C("EHLO c\r\n").S("250-mx\r\n").C("AUTH LOGIN\r\n")
+            .S("334 VXNlcm5hbWU6\r\n").C("dXNlcg==\r\n").S("235 ok\r\n").closeBoth())
+        #expect(s.replyCodes == [220, 250, 334, 235])
+        #expect(s.replies[1].inconsistentCodes)
+        #expect(s.verbs == ["EHLO", "AUTH"])
+    }
+
+    @Test func smtpIsRecognisedOnAnyPortFromTheDialogue() throws {
+        let s = try #require(Dialogue(serverPort: 1224).S("220 mx ESMTP\r\n").C("EHLO c\r\n").S("250 mx\r\n").closeBoth())
+        #expect(s.detectedBy == .dialogue)
+        #expect(s.server.port == 1224)
+        #expect(s.verbs == ["EHLO"])
+
+        let ftp = Dialogue(serverPort: 2121).S("220 ProFTPD ready\r\n").C("USER anonymous\r\n").S("331 ok\r\n")
+        #expect(ftp.closeBoth() == nil)
+    }
+
+    @Test func aConnectionOnAnSMTPPortWithNoSMTPLineIsNotASession() throws {
+        let d = Dialogue()
+        #expect(d.closeBoth() == nil)
+        #expect(d.analyzer.connectionsOnSMTPPorts == 1)
+    }
+
+    @Test func closeReasons() throws {
+        // One FIN, no answer, capture ends: half-open.
+        let d = Dialogue().S("220 mx\r\n").C("QUIT\r\n").S("421 closing\r\n")
+        d.wire.send(d.reassembler, from: .serverToClient, seq: d.serverSeq, flags: [.ack, .fin])
+        let halfOpen = try #require(d.end())
+        #expect(halfOpen.close == .halfOpen)
+        // QUIT answered 221, then a RST: still a QUIT ending.
+        let q = Dialogue().S("220 mx\r\n").C("QUIT\r\n").S("221 bye\r\n")
+        q.wire.send(q.reassembler, from: .serverToClient, seq: q.serverSeq, flags: [.rst])
+        #expect(q.end()?.close == .quit)
+        let r = Dialogue().S("220 mx\r\n").C("EHLO x\r\n")
+        r.wire.send(r.reassembler, from: .serverToClient, seq: r.serverSeq, flags: [.rst])
+        #expect(r.end()?.close == .rst)
+        #expect(Dialogue().S("220 mx\r\n").end()?.close == .captureEnd)
+        #expect(Dialogue().S("220 mx\r\n").closeBoth()?.close == .fin)
+    }
+}
