@@ -52,6 +52,7 @@ public enum JSONLinesReport {
             ("first_frame", .uint(s.firstFrame)),
             ("last_frame", .uint(s.lastFrame)),
             ("detected_by", .string(s.detectedBy.rawValue)),
+            ("tunnel", .optional(s.tunnel)),
             ("midstream", .bool(s.midstream)),
             ("greeting", .optional(s.greeting)),
             ("helo", helo),
@@ -78,6 +79,7 @@ public enum JSONLinesReport {
         case .command: "command"
         case .endOfData: "end_of_data"
         case .authExchange: "auth"
+        case .lostCommand: "lost_command"
         case .unsolicited: "unsolicited"
         }
     }

@@ -37,8 +37,9 @@ public struct SMTPCommand: Sendable, Equatable {
     }
 }
 
-/// One line of a server reply (RFC 5321 §4.2): three digits, then `-` (more lines follow),
-/// a space or the end of the line, then text.
+/// One line of a server reply (RFC 5321 §4.2): three digits (the first 2 to 5; servers do
+/// send second digits above 5, e.g. `472`), then `-` (more lines follow), a space or the end of
+/// the line, then text.
 public struct SMTPReplyLine: Sendable, Equatable {
     public var code: Int
     public var isLast: Bool
@@ -49,7 +50,7 @@ public struct SMTPReplyLine: Sendable, Equatable {
     public static func parse(_ bytes: some Collection<UInt8>) -> SMTPReplyLine? {
         let array = Array(bytes.prefix(4))
         guard array.count >= 3,
-            (0x32...0x35).contains(array[0]), (0x30...0x35).contains(array[1]), (0x30...0x39).contains(array[2])
+            (0x32...0x35).contains(array[0]), (0x30...0x39).contains(array[1]), (0x30...0x39).contains(array[2])
         else { return nil }
         let code = Int(array[0] - 0x30) * 100 + Int(array[1] - 0x30) * 10 + Int(array[2] - 0x30)
         if array.count == 3 { return SMTPReplyLine(code: code, isLast: true, text: "") }

@@ -65,6 +65,8 @@ public final class SMTPConversation {
     var clientFinished = false
     var serverFinished = false
     var resyncClient = false
+    /// Client bytes were lost since the last reply: a reply with nothing pending answers them.
+    var clientGapUnanswered = false
     var resyncServer = false
     var headerBytes = 0
     var currentHeader: (name: String, value: String)? = nil
@@ -108,6 +110,15 @@ public final class SMTPConversation {
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             record.clientGapBytes += UInt64(missing)
+            clientGapUnanswered = true
+            // The server's acknowledgement of the lost bytes came with a reply that found
+            // nothing pending: it answered them.
+            if let last = record.replies.indices.last, record.replies[last].target == .unsolicited,
+                record.replies[last].frame == frame
+            {
+                record.replies[last].target = .lostCommand
+                clientGapUnanswered = false
+            }
             clientFramer.resynchronise(afterMissing: missing)
             switch clientPhase {
             case .content, .bdatChunk: break  // still inside the message: keep counting it
@@ -256,11 +267,15 @@ public final class SMTPConversation {
                 clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
             }
         case "BDAT":
+            // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
+            // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
+            // opaque after it.
             let parts = command.argument.split(separator: " ", omittingEmptySubsequences: true)
-            if let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
+            let wellFormed = parts.count == 1 || (parts.count == 2 && parts[1].uppercased() == "LAST")
+            if wellFormed, let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
                 let size = UInt64(sizeText)
             {
-                let last = parts.count > 1 && parts[1].uppercased() == "LAST"
+                let last = parts.count == 2
                 if let t = currentTransaction {
                     record.transactions[t].contentSent = true
                     record.transactions[t].size += size
@@ -398,9 +413,12 @@ public final class SMTPConversation {
             target = .command(match)
         } else if let front = pending.popFirst() {
             target = front
+        } else if clientGapUnanswered {
+            target = .lostCommand
         } else {
             target = .unsolicited
         }
+        clientGapUnanswered = false
         greetingSeen = true
         let replyIndex = record.replies.count
         record.replies.append(ReplyRecord(
@@ -412,7 +430,7 @@ public final class SMTPConversation {
         switch target {
         case .greeting:
             record.greeting = partial.code
-        case .unsolicited:
+        case .unsolicited, .lostCommand:
             break
         case .endOfData:
             if let t = currentTransaction {
@@ -524,6 +542,10 @@ extension SMTPConversation {
     /// connection on an SMTP port an SMTP session.
     public var hasDecodedLine: Bool {
         !record.commands.isEmpty || !record.replies.isEmpty || record.commandsNotKept > 0
+    }
+
+    func setTunnel(_ tunnel: String?) {
+        record.tunnel = tunnel
     }
 
     func assignID(_ id: Int) {

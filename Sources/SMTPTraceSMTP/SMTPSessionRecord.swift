@@ -40,6 +40,9 @@ public enum ReplyTarget: Sendable, Equatable {
     case endOfData(Int)
     /// A line of an AUTH exchange (the command index of AUTH).
     case authExchange(Int)
+    /// Nothing visible was waiting for it, but client bytes were lost in a gap just before:
+    /// it answers a command the capture did not keep.
+    case lostCommand
     /// Nothing was waiting for a reply.
     case unsolicited
 }
@@ -112,6 +115,8 @@ public struct SMTPSessionRecord: Sendable {
     public var lastFrame: UInt64
     /// How the session was recognised: a known server port, or the dialogue itself.
     public var detectedBy: Detection
+    /// The proxy handshake the dialogue was found behind (`socks4`, `socks5`, `http-connect`).
+    public var tunnel: String?
     public var midstream: Bool
     public var greeting: Int?
     /// The last HELO/EHLO sent: verb and argument.

@@ -80,14 +80,20 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             case .notSMTP:
                 release(connection)
                 return .ignore
-            case .smtp(let clientSide):
+            case .smtp(let clientSide, let skip, let tunnel):
                 let roles = RoleMap(clientIsTCPClient: clientSide == .clientToServer)
                 let conversation = makeConversation(connection, roles: roles, detection: .dialogue)
+                conversation.setTunnel(tunnel?.rawValue)
                 slots[index] = .candidate(conversation, roles: roles)
+                var toSkip = skip
                 for replayed in probe.buffered {
                     var chunk = replayed.chunk
+                    let side = replayed.direction.rawValue
+                    let skipped = min(toSkip[side], replayed.bytes.count)
+                    toSkip[side] -= skipped
+                    guard skipped < replayed.bytes.count else { continue }
                     replayed.bytes.withUnsafeBytes { bytes in
-                        chunk.bytes = bytes
+                        chunk.bytes = UnsafeRawBufferPointer(rebasing: bytes[skipped...])
                         deliver(.data(replayed.direction, chunk), to: index, connection: connection)
                     }
                 }

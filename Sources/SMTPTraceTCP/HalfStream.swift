@@ -57,6 +57,8 @@ public struct HalfStream {
     public private(set) var heldBytes = 0
     public private(set) var counters = ReassemblyCounters()
     var held: [HeldSegment] = []
+    /// An ACK from the peer beyond every byte seen, not yet confirmed as a capture loss.
+    var pendingAcknowledgement: (ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp)? = nil
 
     public init(direction: Direction) {
         self.direction = direction
@@ -197,9 +199,62 @@ public struct HalfStream {
         }
     }
 
+    /// The peer acknowledged up to `ack`: every hole before a held segment that `ack` covers
+    /// was received by the peer but never captured. It is declared a gap now, and the held
+    /// bytes delivered, rather than at close — so that the two directions stay in capture order.
+    ///
+    /// With nothing held, an ACK more than one past `nextSequence` also means bytes the peer
+    /// received and the capture lost (one past may be a FIN that was not captured); they are a
+    /// gap at the ACK's frame. Acknowledgements implausibly far ahead (over 16 MiB) are ignored.
+    mutating func acknowledged(upTo ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp, emit: (StreamEvent) -> Void) {
+        guard started, !finished else { return }
+        while let first = held.first, SequenceNumber.distance(from: first.sequence, to: ack) >= 0 {
+            let hole = SequenceNumber.distance(from: nextSequence, to: first.sequence)
+            if hole > 0 { declareGap(Int(hole), frame: first.frame, timestamp: first.timestamp, emit: emit) }
+            drain(emit: emit)
+        }
+        if held.isEmpty && unseenBytes(upTo: ack) > 1 {
+            // Not declared yet: captures taken on multi-queue interfaces may show an ACK just
+            // before the data it acknowledges. Only a packet with a later timestamp settles it.
+            if let pending = pendingAcknowledgement, unseenBytes(upTo: pending.ack) > 1 {
+                if SequenceNumber.distance(from: pending.ack, to: ack) > 0 { pendingAcknowledgement?.ack = ack }
+            } else {
+                pendingAcknowledgement = (ack, frame, timestamp)
+            }
+        }
+        checkFIN(emit: emit)
+    }
+
+    /// Bytes between `nextSequence` and `ack` that were never seen (a FIN is not data).
+    func unseenBytes(upTo ack: UInt32) -> Int64 {
+        var unseen = SequenceNumber.distance(from: nextSequence, to: ack)
+        if let fin = finSequence, SequenceNumber.distance(from: fin, to: ack) > 0 {
+            unseen = SequenceNumber.distance(from: nextSequence, to: fin)
+        }
+        return unseen <= 1 << 24 ? unseen : 0
+    }
+
+    /// Whether an acknowledgement of unseen bytes waits for a later packet to confirm it.
+    var hasPendingAcknowledgement: Bool { pendingAcknowledgement != nil }
+
+    /// Declares the acknowledged-but-never-seen bytes a gap once a packet later than the
+    /// acknowledgement shows they did not merely arrive out of capture order.
+    mutating func settleAcknowledgement(now: CaptureTimestamp?, emit: (StreamEvent) -> Void) {
+        guard let pending = pendingAcknowledgement else { return }
+        if let now, !(pending.timestamp < now) { return }
+        pendingAcknowledgement = nil
+        guard !finished, held.isEmpty else { return }
+        let unseen = unseenBytes(upTo: pending.ack)
+        if unseen > 1 {
+            declareGap(Int(unseen), frame: pending.frame, timestamp: pending.timestamp, emit: emit)
+            checkFIN(emit: emit)
+        }
+    }
+
     /// At the end of the connection: every hole left becomes a gap, held bytes are delivered,
     /// and a FIN that was seen is reached.
     mutating func flush(emit: (StreamEvent) -> Void) {
+        settleAcknowledgement(now: nil, emit: emit)
         while let first = held.first {
             let hole = SequenceNumber.distance(from: nextSequence, to: first.sequence)
             if hole > 0 { declareGap(Int(hole), frame: first.frame, timestamp: first.timestamp, emit: emit) }

@@ -129,6 +129,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     private func update(_ connection: TCPConnection, with segment: TCPSegment) {
         let direction: Direction = segment.source == connection.client ? .clientToServer : .serverToClient
         let flags = segment.flags
+        if !connection.ignored {
+            for side in [Direction.clientToServer, .serverToClient] where connection.halfStream(side).hasPendingAcknowledgement {
+                settle(side, now: segment.timestamp, on: connection)
+            }
+        }
         connection.lastFrame = segment.frameNumber
         connection.lastTimestamp = segment.timestamp
         connection.packets += 1
@@ -140,6 +145,17 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         } else if connection.state == .handshake && flags.contains(.ack) {
             connection.state = .established
+        }
+
+        if flags.contains(.ack) && !connection.ignored {
+            // An ACK past a hole in the other direction: the hole will never be filled.
+            let other = connection.halfStream(direction.reversed)
+            if other.started && !other.finished
+                && SequenceNumber.distance(from: other.nextSequence, to: segment.acknowledgementNumber) > 0
+            {
+                acknowledge(direction.reversed, upTo: segment.acknowledgementNumber, frame: segment.frameNumber,
+                            timestamp: segment.timestamp, on: connection)
+            }
         }
 
         if flags.contains(.rst) {
@@ -184,12 +200,45 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
             if disposition == .ignore { ignore(connection) }
         }
-        if !wasFinished && connection.halfStream(direction).finished {
-            switch connection.state {
-            case .halfClosed(let side) where side != direction: connection.state = .closed
-            case .closed, .reset: break
-            default: connection.state = .halfClosed(finishedSide: direction)
+        if !wasFinished && connection.halfStream(direction).finished { noteFinished(direction, on: connection) }
+    }
+
+    private func acknowledge(_ direction: Direction, upTo ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp,
+                             on connection: TCPConnection) {
+        let consumer = self.consumer
+        var disposition = StreamDisposition.keepDelivering
+        let wasFinished = connection.halfStream(direction).finished
+        withHalf(direction, of: connection) { half in
+            half.acknowledged(upTo: ack, frame: frame, timestamp: timestamp) { event in
+                if disposition == .keepDelivering, consumer.handle(event, on: connection) == .ignore {
+                    disposition = .ignore
+                }
             }
+        }
+        if disposition == .ignore { ignore(connection) }
+        if !wasFinished && connection.halfStream(direction).finished { noteFinished(direction, on: connection) }
+    }
+
+    private func settle(_ direction: Direction, now: CaptureTimestamp, on connection: TCPConnection) {
+        let consumer = self.consumer
+        var disposition = StreamDisposition.keepDelivering
+        let wasFinished = connection.halfStream(direction).finished
+        withHalf(direction, of: connection) { half in
+            half.settleAcknowledgement(now: now) { event in
+                if disposition == .keepDelivering, consumer.handle(event, on: connection) == .ignore {
+                    disposition = .ignore
+                }
+            }
+        }
+        if disposition == .ignore { ignore(connection) }
+        if !wasFinished && connection.halfStream(direction).finished { noteFinished(direction, on: connection) }
+    }
+
+    private func noteFinished(_ direction: Direction, on connection: TCPConnection) {
+        switch connection.state {
+        case .halfClosed(let side) where side != direction: connection.state = .closed
+        case .closed, .reset: break
+        default: connection.state = .halfClosed(finishedSide: direction)
         }
     }
 

@@ -123,3 +123,63 @@ struct CorpusTests {
         }
     }
 }
+
+/// The corpus captures where tshark and we disagree, pinned down to what the server's own
+/// replies show, so that each explanation above stays true.
+struct CorpusRegressionTests {
+    func session(_ path: String, _ index: Int = 0) throws -> SMTPSessionRecord? {
+        guard let corpus = TestPaths.corpus else { return nil }
+        let result = try analyze([corpus.appendingPathComponent(path).path])
+        return index < result.sessions.count ? result.sessions[index] : nil
+    }
+
+    func pairs(_ s: SMTPSessionRecord) -> [String] {
+        s.commands.map { "\($0.verb)→\($0.replyIndex.map { String(s.replies[$0].code) } ?? "-")" }
+    }
+
+    @Test func linesAfterARejectedDATAAreCommandsAsTheServerSaw() throws {
+        guard let s = try session("zeek/smtp-mail-transactions-invalid.pcap") else { return }
+        #expect(pairs(s) == ["EHLO→250", "MAIL→250", "RCPT→250", "DATA→354", "RCPT→503", "DATA→503", "HELLO,→500", ".→500",
+                             "MAIL→250", "DATA→503", "HELLO,→500", ".→500", "DATA→503", "HELLO,→500", ".→500",
+                             "MAIL→503", "RCPT→250", "DATA→354", "QUIT→221"])
+        #expect(s.messageCount == 2)
+    }
+
+    @Test func bdatWithABadTailOpensNoChunk() throws {
+        guard let s = try session("suricata-verify/smtp-bdat-bad-tail-reply-queue__input.pcap") else { return }
+        #expect(pairs(s) == ["EHLO→250", "BDAT→501", "MAIL→250", "RCPT→250", "DATA→354", "QUIT→221"])
+        guard let t = try session("zeek/smtp-bdat-cmd-invalid.pcapng", 1) else { return }
+        #expect(t.verbs.suffix(2) == ["BDAT", "QUIT"])
+    }
+
+    @Test func authResponsesBehindACaptureHoleStayAuthResponses() throws {
+        guard let s = try session("pcapplusplus/Smtp.pcap") else { return }
+        #expect(s.verbs.first == "AUTH")
+        #expect(s.commands.first.flatMap { $0.replyIndex.map { s.replies[$0].code } } == 334)
+        #expect(!s.verbs.contains("Z3VYCGFYDGFWQHBHDHJPB3RZLMLU"))
+    }
+
+    @Test func dataAfterAClientGapIsPairedInCaptureOrder() throws {
+        guard let s = try session("zeek/smtp-bdat-gap.pcap") else { return }
+        #expect(pairs(s) == ["EHLO→250", "MAIL→250", "RCPT→250", "BDAT→250", "DATA→354", "QUIT→221"])
+        #expect(s.replies.map(\.target).contains(.lostCommand))
+        #expect(s.clientGapBytes == 1000)
+        #expect(s.close == .quit)
+    }
+
+    @Test func replyCodesWithAHighSecondDigit() throws {
+        guard let s = try session("suricata-verify/smtp-errors__smtperr.pcap", 2) else { return }
+        #expect(pairs(s).suffix(3) == ["MAIL→472", "RCPT→501", "DATA→501"])
+    }
+
+    @Test func smtpBehindSOCKS5AndHTTPConnect() throws {
+        guard let socks = try session("arkime/socks5-smtp-503.pcap"),
+            let connect = try session("zeek/connect-with-smtp.pcap")
+        else { return }
+        #expect(socks.tunnel == "socks5")
+        #expect(pairs(socks) == ["EHLO→250", "AUTH→503"])
+        #expect(connect.tunnel == "http-connect")
+        #expect(connect.server.port == 8240)
+        #expect(pairs(connect) == ["HELO→250", "MAIL→250", "RCPT→250", "DATA→354", "QUIT→221"])
+    }
+}

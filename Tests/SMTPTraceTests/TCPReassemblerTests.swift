@@ -63,19 +63,30 @@ struct Wire {
     var server: Endpoint { serverOverride ?? Endpoint(address: .v4(0x0A00_0002), port: 25) }
     var frame: UInt64 = 0
     var time: Int64 = 1_700_000_000
+    /// Highest sequence number each side has sent, for honest acknowledgement numbers.
+    var sentEnd: [UInt32?] = [nil, nil]
 
     mutating func send<C: TCPStreamConsumer>(
         _ r: TCPReassembler<C>, from side: Direction, seq: UInt32, _ text: String = "",
-        flags: TCPFlags = [.ack], missing: Int = 0, seconds: Int64 = 0
+        flags: TCPFlags = [.ack], missing: Int = 0, seconds: Int64 = 0, ack forcedAck: UInt32? = nil
     ) {
         frame += 1
         time += seconds
         let (source, destination) = side == .clientToServer ? (client, server) : (server, client)
         let bytes = Array(text.utf8)
         let frame = self.frame, time = self.time
+        // Acknowledge what the other side has sent so far, as a real stack would.
+        let length = UInt32(bytes.count + missing) &+ (flags.contains(.syn) ? 1 : 0) &+ (flags.contains(.fin) ? 1 : 0)
+        let end = seq &+ length
+        if let previous = sentEnd[side.rawValue] {
+            if Int32(bitPattern: end &- previous) > 0 { sentEnd[side.rawValue] = end }
+        } else {
+            sentEnd[side.rawValue] = end
+        }
+        let ack = forcedAck ?? sentEnd[side.reversed.rawValue] ?? 0
         bytes.withUnsafeBytes { payload in
             r.process(TCPSegment(
-                source: source, destination: destination, sequenceNumber: seq, acknowledgementNumber: 0,
+                source: source, destination: destination, sequenceNumber: seq, acknowledgementNumber: ack,
                 flags: flags, window: 65535, payload: payload, missingPayloadLength: missing,
                 frameNumber: frame, timestamp: CaptureTimestamp(seconds: time, nanoseconds: 0)))
         }
@@ -171,6 +182,24 @@ struct TCPReassemblerTests {
         #expect(c.events.contains(.gap(.clientToServer, 10, frame: 5)))
         #expect(r.statistics.reassembly.gaps == 1)
         #expect(r.statistics.reassembly.gapBytes == 10)
+    }
+
+    /// The peer acknowledges bytes the capture never showed. Declared a gap only when a later
+    /// packet confirms it; an ACK captured just ahead of its data (same timestamp) is not a gap.
+    @Test func acknowledgedButUnseenBytesBecomeAGapOnceALaterPacketConfirmsIt() {
+        let (r, c) = make()
+        var w = Wire()
+        handshake(r, &w)
+        w.send(r, from: .serverToClient, seq: 5001, "220 hi\r\n")
+        // Capture order swapped: the client's ACK of "250 ok\r\n" comes first, same time.
+        w.send(r, from: .clientToServer, seq: 1001, ack: 5017)
+        w.send(r, from: .serverToClient, seq: 5009, "250 ok\r\n")
+        #expect(c.stream(.serverToClient) == "220 hi\r\n250 ok\r\n")
+        // Now 8 bytes acknowledged and never seen, then a later packet.
+        w.send(r, from: .clientToServer, seq: 1001, ack: 5025)
+        w.send(r, from: .clientToServer, seq: 1001, "NOOP\r\n", seconds: 1)
+        #expect(c.stream(.serverToClient) == "220 hi\r\n250 ok\r\n[8 missing]")
+        #expect(c.events.contains(.gap(.serverToClient, 8, frame: 7)))
     }
 
     @Test func heldBytesAreBoundedAndTheHoleIsDeclaredAGap() {
