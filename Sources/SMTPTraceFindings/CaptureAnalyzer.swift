@@ -63,6 +63,9 @@ public final class CaptureAnalyzer {
         let smtp = SMTPStreamAnalyzer(settings: configuration.smtp) { _ in }
         self.smtp = smtp
         self.tcp = TCPReassembler(consumer: smtp, serverPorts: serverPorts, limits: configuration.reassembly)
+        smtp.connectionEndedWithoutSession = { summary in
+            collector.findings.append(contentsOf: TCPRules.evaluate(summary, session: nil, close: nil))
+        }
         smtp.sessionEnded = { [unowned self] record in
             let findings = SessionRules.evaluate(record)
             collector.sessions.append(record)

@@ -4,6 +4,10 @@ import SMTPTraceSMTP
 /// never bytes or packets.
 enum SessionRules {
     static func evaluate(_ record: SMTPSessionRecord) -> [Finding] {
-        []
+        var findings: [Finding] = []
+        if let tcp = record.tcp {
+            findings += TCPRules.evaluate(tcp.summary, session: record.id, close: record.close)
+        }
+        return findings.sorted { $0.frame < $1.frame }
     }
 }

@@ -145,8 +145,15 @@ public final class SMTPConversation {
     }
 
     /// The connection is gone; returns the finished record.
-    public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, lastFrame: UInt64 = 0) -> SMTPSessionRecord {
-        if lastFrame > record.lastFrame { record.lastFrame = lastFrame }
+    func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary,
+               roles: RoleMap) -> SMTPSessionRecord {
+        if tcp.lastFrame > record.lastFrame { record.lastFrame = tcp.lastFrame }
+        record.tcp = SessionTCPEvidence(tcp, clientIsTCPClient: roles.clientIsTCPClient)
+        return close(reason, timestamp: timestamp)
+    }
+
+    /// The connection is gone; returns the finished record.
+    public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) -> SMTPSessionRecord {
         if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
         if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
         if case .awaitingDataReply(let data, let held, _) = clientPhase {

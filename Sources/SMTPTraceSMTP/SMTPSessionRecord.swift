@@ -145,6 +145,8 @@ public struct SMTPSessionRecord: Sendable {
     public var undecodedLines = 0
     /// Commands beyond the per-session record limit (counted, not kept).
     public var commandsNotKept = 0
+    /// The TCP layer's evidence (FINs, reset, gaps), in SMTP roles.
+    public var tcp: SessionTCPEvidence? = nil
 
     public enum Detection: String, Sendable {
         case port
@@ -184,4 +186,22 @@ public struct SMTPSessionRecord: Sendable {
     }
 
     public var duration: Double { end.seconds(since: start) }
+}
+
+/// A connection's TCP evidence with its sides named by SMTP role (the TCP layer may have
+/// guessed the roles the other way round when no handshake was captured).
+public struct SessionTCPEvidence: Sendable, Equatable {
+    public var summary: TCPConnectionSummary
+
+    public init(_ summary: TCPConnectionSummary, clientIsTCPClient: Bool) {
+        var s = summary
+        if !clientIsTCPClient {
+            for i in s.fins.indices { s.fins[i].side = s.fins[i].side.reversed }
+            if let reset = s.reset { s.reset?.side = reset.side.reversed }
+            for i in s.gaps.indices { s.gaps[i].side = s.gaps[i].side.reversed }
+            s.bytesAfterPeerFIN = s.bytesAfterPeerFIN.reversed()
+            swap(&s.client, &s.server)
+        }
+        self.summary = s
+    }
 }

@@ -43,6 +43,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     public let settings: SMTPSettings
     /// Called once per session, when its connection closes (or the capture ends).
     public var sessionEnded: (SMTPSessionRecord) -> Void
+    /// Called for a connection on an SMTP port that closed without one SMTP line decoded (its
+    /// TCP evidence may still matter: a reset, a gap, a half-open close).
+    public var connectionEndedWithoutSession: ((TCPConnectionSummary) -> Void)?
     /// Connections on SMTP ports, and connections seen at all.
     public private(set) var connectionsOnSMTPPorts = 0
     public private(set) var sessionsStarted = 0
@@ -59,8 +62,8 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         switch event {
         case .opened:
             return opened(connection)
-        case .closed(let reason, let timestamp):
-            closed(connection, reason: reason, timestamp: timestamp)
+        case .closed(let reason, let timestamp, let summary):
+            closed(connection, reason: reason, timestamp: timestamp, summary: summary)
             return .ignore
         default:
             break
@@ -163,21 +166,24 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         }
     }
 
-    private func closed(_ connection: TCPConnection, reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
+    private func closed(_ connection: TCPConnection, reason: ConnectionCloseReason, timestamp: CaptureTimestamp,
+                        summary: TCPConnectionSummary) {
         let index = connection.consumerSlot
         guard index >= 0 else { return }
         switch slots[index] {
-        case .candidate(let conversation, _):
+        case .candidate(let conversation, let roles):
             // Give a last unterminated line its chance to make this a session.
-            _ = conversation.close(reason, timestamp: timestamp, lastFrame: connection.lastFrame)
+            _ = conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
             if conversation.hasDecodedLine {
                 sessionsStarted += 1
                 conversation.assignID(sessionsStarted)
                 sessionEnded(conversation.record)
+            } else {
+                connectionEndedWithoutSession?(summary)
             }
-        case .session(let conversation, _):
+        case .session(let conversation, let roles):
             openSessions -= 1
-            sessionEnded(conversation.close(reason, timestamp: timestamp, lastFrame: connection.lastFrame))
+            sessionEnded(conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles))
         case .probing, .free:
             break
         }
@@ -206,6 +212,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 /// Maps TCP directions (from the connection's guessed or known roles) to SMTP roles.
 struct RoleMap {
     var clientIsTCPClient: Bool
+
+    /// The SMTP side a TCP direction's sender plays.
+    func smtpSide(ofSender direction: Direction) -> Direction { smtpSide(of: direction) }
 
     func smtpSide(of direction: Direction) -> Direction {
         clientIsTCPClient ? direction : direction.reversed

@@ -11,6 +11,12 @@ public struct ReassemblyCounters: Sendable, Equatable {
     /// Holes declared: bytes never captured.
     public var gaps = 0
     public var gapBytes = 0
+    /// Retransmitted or overlapping segments whose bytes differed from the copy delivered
+    /// first, and how many octets differed (compared against the bytes still in flight).
+    public var conflictingSegments = 0
+    public var conflictingBytes = 0
+    /// Keep-alive probes (one octet or none, just below the next sequence number).
+    public var keepAlives = 0
 
     public init() {}
 
@@ -20,6 +26,9 @@ public struct ReassemblyCounters: Sendable, Equatable {
         overlappingBytes += other.overlappingBytes
         gaps += other.gaps
         gapBytes += other.gapBytes
+        conflictingSegments += other.conflictingSegments
+        conflictingBytes += other.conflictingBytes
+        keepAlives += other.keepAlives
     }
 }
 
@@ -27,7 +36,8 @@ public struct ReassemblyCounters: Sendable, Equatable {
 /// exactly once, in order, to the consumer.
 ///
 /// Policy: the first copy of a byte wins (as most stacks do); a retransmission or an overlap
-/// never re-delivers or replaces bytes. Segments ahead of a hole are copied and held, up to
+/// never re-delivers or replaces bytes, but is compared with the first copy while the peer has
+/// not acknowledged it, and a difference is counted as a conflicting overlap. Segments ahead of a hole are copied and held, up to
 /// `limit` bytes; past that, the hole is declared a gap and delivery moves on. At close, any
 /// hole still open becomes a gap. All arithmetic is modulo 2^32.
 public struct HalfStream {
@@ -60,8 +70,12 @@ public struct HalfStream {
     /// An ACK from the peer beyond every byte seen, not yet confirmed as a capture loss.
     var pendingAcknowledgement: (ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp)? = nil
 
-    public init(direction: Direction) {
+    /// Delivered bytes not yet acknowledged, for comparing retransmissions.
+    var recent: RecentBytes
+
+    public init(direction: Direction, recentLimit: Int = 65_536) {
         self.direction = direction
+        self.recent = RecentBytes(limit: recentLimit)
     }
 
     /// Takes one segment of this direction. `emit` receives data, gap and finished events in
@@ -112,11 +126,21 @@ public struct HalfStream {
         let capturedEnd = SequenceNumber.advance(start, by: payload.count)
         let newCaptured = SequenceNumber.distance(from: nextSequence, to: capturedEnd)
         let overlap = SequenceNumber.distance(from: start, to: nextSequence)
+        if overlap > 0 && payload.count > 0 {
+            // The part already delivered: compare it with the first copy.
+            let old = UnsafeRawBufferPointer(rebasing: payload[..<min(payload.count, Int(overlap))])
+            let (_, differing) = recent.compare(old, at: start)
+            if differing > 0 {
+                counters.conflictingSegments += 1
+                counters.conflictingBytes += differing
+            }
+        }
         var delivered = false
         if newCaptured > 0 {
             let from = payload.count - Int(newCaptured)
             let bytes = UnsafeRawBufferPointer(rebasing: payload[from...])
             emit(.data(direction, StreamChunk(bytes: bytes, frame: frame, timestamp: timestamp, streamOffset: deliveredBytes)))
+            recent.append(bytes, at: nextSequence)
             deliveredBytes += UInt64(bytes.count)
             nextSequence = capturedEnd
             delivered = true
@@ -128,7 +152,18 @@ public struct HalfStream {
             declareGap(Int(newMissing), frame: frame, timestamp: timestamp, emit: emit)
             delivered = true
         }
-        if !delivered { counters.retransmittedSegments += 1 }
+        if !delivered {
+            if payload.count + missing <= 1 && SequenceNumber.distance(from: start, to: nextSequence) == 1 {
+                counters.keepAlives += 1
+            } else {
+                counters.retransmittedSegments += 1
+            }
+        }
+    }
+
+    /// The peer acknowledged bytes up to `ack`: they can no longer be retransmitted.
+    mutating func trimAcknowledged(_ ack: UInt32) {
+        recent.acknowledge(ack)
     }
 
     mutating func hold(
@@ -275,9 +310,11 @@ public struct HalfStream {
         finTimestamp = timestamp
     }
 
-    /// Releases held bytes without delivering them (the consumer lost interest).
+    /// Releases held bytes without delivering them (the consumer lost interest, or the
+    /// connection is gone).
     mutating func discardHeld() {
         held.removeAll()
         heldBytes = 0
+        recent.release()
     }
 }

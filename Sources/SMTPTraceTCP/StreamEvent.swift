@@ -47,7 +47,8 @@ public enum StreamEvent {
     case finished(Direction, frame: UInt64, timestamp: CaptureTimestamp)
     /// A RST was seen from `by`.
     case reset(by: Direction, frame: UInt64, timestamp: CaptureTimestamp)
-    case closed(ConnectionCloseReason, timestamp: CaptureTimestamp)
+    /// The connection left the table; the summary holds the TCP evidence.
+    case closed(ConnectionCloseReason, timestamp: CaptureTimestamp, summary: TCPConnectionSummary)
 }
 
 /// What a consumer wants after an event.

@@ -44,6 +44,13 @@ public final class TCPConnection {
     var clientISN: UInt32? = nil
     var toServer: HalfStream
     var toClient: HalfStream
+    /// Evidence gathered for the summary at close.
+    var fins: [TCPConnectionSummary.FIN] = []
+    var resetSeen: TCPConnectionSummary.Reset? = nil
+    var ignoredResets = 0
+    var gaps: [TCPConnectionSummary.Gap] = []
+    var bytesAfterPeerFIN: [UInt64] = [0, 0]
+    var handshakeCompleted = false
 
     /// How a connection's client and server were told apart.
     public enum RoleEvidence: Sendable, Equatable {
@@ -56,7 +63,7 @@ public final class TCPConnection {
     }
 
     init(id: UInt64, key: ConnectionKey, client: Endpoint, server: Endpoint, roleEvidence: RoleEvidence,
-         frame: UInt64, timestamp: CaptureTimestamp) {
+         frame: UInt64, timestamp: CaptureTimestamp, recentLimit: Int) {
         self.id = id
         self.key = key
         self.client = client
@@ -67,8 +74,8 @@ public final class TCPConnection {
         self.lastFrame = frame
         self.firstTimestamp = timestamp
         self.lastTimestamp = timestamp
-        self.toServer = HalfStream(direction: .clientToServer)
-        self.toClient = HalfStream(direction: .serverToClient)
+        self.toServer = HalfStream(direction: .clientToServer, recentLimit: recentLimit)
+        self.toClient = HalfStream(direction: .serverToClient, recentLimit: recentLimit)
     }
 
     /// The reassembly state of one direction.
@@ -78,6 +85,15 @@ public final class TCPConnection {
 
     /// Whether the connection was already open when the capture started (no SYN seen).
     public var startedMidstream: Bool { clientISN == nil && roleEvidence != .handshake }
+
+    /// The evidence for findings, as the connection closes.
+    func summary(closeReason: ConnectionCloseReason) -> TCPConnectionSummary {
+        TCPConnectionSummary(
+            connectionID: id, client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame,
+            firstTimestamp: firstTimestamp, lastTimestamp: lastTimestamp, midstream: startedMidstream,
+            handshakeCompleted: handshakeCompleted, closeReason: closeReason, fins: fins, reset: resetSeen,
+            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: bytesAfterPeerFIN, counters: counters)
+    }
 
     public var counters: ReassemblyCounters {
         var total = toServer.counters

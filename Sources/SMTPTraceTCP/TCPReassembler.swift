@@ -10,11 +10,19 @@ public struct ReassemblyLimits: Sendable {
     public var idleTimeout: Double
     /// Out-of-order bytes held per direction before the hole is declared a gap.
     public var maxHeldBytesPerDirection: Int
+    /// Delivered but unacknowledged bytes kept per direction to compare retransmissions with.
+    public var maxRecentBytesPerDirection: Int
+    /// A RST whose sequence number lies further than this from the next expected one is
+    /// out of window: ignored and counted (a blind or stale reset), not a close.
+    public var resetWindow: Int64
 
-    public init(maxConnections: Int = 262_144, idleTimeout: Double = 600, maxHeldBytesPerDirection: Int = 1 << 20) {
+    public init(maxConnections: Int = 262_144, idleTimeout: Double = 600, maxHeldBytesPerDirection: Int = 1 << 20,
+                maxRecentBytesPerDirection: Int = 65_536, resetWindow: Int64 = 1 << 20) {
         self.maxConnections = max(1, maxConnections)
         self.idleTimeout = idleTimeout
         self.maxHeldBytesPerDirection = max(65_536, maxHeldBytesPerDirection)
+        self.maxRecentBytesPerDirection = max(0, maxRecentBytesPerDirection)
+        self.resetWindow = resetWindow
     }
 }
 
@@ -29,6 +37,8 @@ public struct TCPStatistics: Sendable, Equatable {
     public var superseded: UInt64 = 0
     /// Segments for no known connection that could not start one (bare ACK, RST, FIN).
     public var strays: UInt64 = 0
+    /// RSTs ignored because their sequence number was out of window.
+    public var ignoredResets: UInt64 = 0
     public var reassembly = ReassemblyCounters()
     /// Most connections open at once.
     public var peakOpenConnections = 0
@@ -117,7 +127,8 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         }
         let connection = TCPConnection(
             id: nextID, key: key, client: client, server: server, roleEvidence: evidence,
-            frame: segment.frameNumber, timestamp: segment.timestamp)
+            frame: segment.frameNumber, timestamp: segment.timestamp,
+            recentLimit: limits.maxRecentBytesPerDirection)
         nextID += 1
         statistics.connections += 1
         table[key] = connection
@@ -130,9 +141,8 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         let direction: Direction = segment.source == connection.client ? .clientToServer : .serverToClient
         let flags = segment.flags
         if !connection.ignored {
-            for side in [Direction.clientToServer, .serverToClient] where connection.halfStream(side).hasPendingAcknowledgement {
-                settle(side, now: segment.timestamp, on: connection)
-            }
+            if connection.toServer.hasPendingAcknowledgement { settle(.clientToServer, now: segment.timestamp, on: connection) }
+            if connection.toClient.hasPendingAcknowledgement { settle(.serverToClient, now: segment.timestamp, on: connection) }
         }
         connection.lastFrame = segment.frameNumber
         connection.lastTimestamp = segment.timestamp
@@ -145,9 +155,12 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         } else if connection.state == .handshake && flags.contains(.ack) {
             connection.state = .established
+            connection.handshakeCompleted = true
         }
 
         if flags.contains(.ack) && !connection.ignored {
+            let ack = segment.acknowledgementNumber
+            withHalf(direction.reversed, of: connection) { $0.trimAcknowledged(ack) }
             // An ACK past a hole in the other direction: the hole will never be filled.
             let other = connection.halfStream(direction.reversed)
             if other.started && !other.finished
@@ -158,8 +171,15 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         }
 
+        if flags.contains(.rst) && !resetInWindow(segment, direction: direction, on: connection) {
+            connection.ignoredResets += 1
+            statistics.ignoredResets += 1
+            return
+        }
         if flags.contains(.rst) {
             let frame = segment.frameNumber, timestamp = segment.timestamp
+            connection.resetSeen = TCPConnectionSummary.Reset(
+                side: direction, frame: frame, timestamp: timestamp, payloadBytes: segment.payload.count)
             // Data carried on the RST itself is delivered first (some stacks send it).
             if segment.payload.count > 0 { accept(segment, direction: direction, on: connection, fin: false) }
             connection.state = .reset(by: direction)
@@ -174,6 +194,35 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             connection.state = .closed
             close(connection, reason: .finished)
         }
+    }
+
+    /// Hands a stream event to the consumer, noting the evidence the summary needs on the way.
+    private func forward(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
+        switch event {
+        case .data(let direction, let chunk):
+            if connection.fins.contains(where: { $0.side != direction }) {
+                connection.bytesAfterPeerFIN[direction.rawValue] += UInt64(chunk.bytes.count)
+            }
+        case .gap(let direction, let missing, let frame, let timestamp):
+            if connection.gaps.count < 64 {
+                connection.gaps.append(.init(side: direction, frame: frame, timestamp: timestamp, missingBytes: missing))
+            }
+        case .finished(let direction, let frame, let timestamp):
+            connection.fins.append(.init(side: direction, frame: frame, timestamp: timestamp))
+        case .opened, .reset, .closed:
+            break
+        }
+        return consumer.handle(event, on: connection)
+    }
+
+    /// RFC 793 §3.4: a reset is valid when its sequence number is in the window. The window is
+    /// not tracked exactly (scaling is negotiated in options), so "in window" is within
+    /// `resetWindow` of the next expected sequence number; a side that never sent may reset.
+    private func resetInWindow(_ segment: TCPSegment, direction: Direction, on connection: TCPConnection) -> Bool {
+        let half = connection.halfStream(direction)
+        guard half.started else { return true }
+        let d = SequenceNumber.distance(from: half.nextSequence, to: segment.sequenceNumber)
+        return d >= -limits.resetWindow && d <= limits.resetWindow
     }
 
     private func accept(_ segment: TCPSegment, direction: Direction, on connection: TCPConnection, fin: Bool) {
@@ -193,7 +242,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
                 half.accept(sequence: segment.sequenceNumber, syn: segment.flags.contains(.syn), fin: fin,
                             payload: segment.payload, missing: segment.missingPayloadLength,
                             frame: segment.frameNumber, timestamp: segment.timestamp, limit: limit) { event in
-                    if disposition == .keepDelivering, consumer.handle(event, on: connection) == .ignore {
+                    if disposition == .keepDelivering, self.forward(event, on: connection) == .ignore {
                         disposition = .ignore
                     }
                 }
@@ -210,7 +259,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         let wasFinished = connection.halfStream(direction).finished
         withHalf(direction, of: connection) { half in
             half.acknowledged(upTo: ack, frame: frame, timestamp: timestamp) { event in
-                if disposition == .keepDelivering, consumer.handle(event, on: connection) == .ignore {
+                if disposition == .keepDelivering, self.forward(event, on: connection) == .ignore {
                     disposition = .ignore
                 }
             }
@@ -225,7 +274,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         let wasFinished = connection.halfStream(direction).finished
         withHalf(direction, of: connection) { half in
             half.settleAcknowledgement(now: now) { event in
-                if disposition == .keepDelivering, consumer.handle(event, on: connection) == .ignore {
+                if disposition == .keepDelivering, self.forward(event, on: connection) == .ignore {
                     disposition = .ignore
                 }
             }
@@ -264,7 +313,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             for direction in [Direction.clientToServer, .serverToClient] {
                 withHalf(direction, of: connection) { half in
                     half.flush { event in
-                        if !stop, consumer.handle(event, on: connection) == .ignore { stop = true }
+                        if !stop, self.forward(event, on: connection) == .ignore { stop = true }
                     }
                 }
             }
@@ -278,7 +327,9 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         case .evicted: statistics.evicted += 1
         case .superseded: break
         }
-        _ = consumer.handle(.closed(reason, timestamp: connection.lastTimestamp), on: connection)
+        _ = consumer.handle(.closed(reason, timestamp: connection.lastTimestamp, summary: connection.summary(closeReason: reason)), on: connection)
+        connection.toServer.discardHeld()
+        connection.toClient.discardHeld()
     }
 
     /// Closes connections idle for longer than the timeout; runs at most once per capture second.

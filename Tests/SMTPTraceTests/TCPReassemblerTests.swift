@@ -26,6 +26,7 @@ final class RecordingConsumer: TCPStreamConsumer {
     }
 
     var events: [Event] = []
+    var summaries: [TCPConnectionSummary] = []
     var ignoreAfterOpen = false
 
     func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
@@ -35,7 +36,9 @@ final class RecordingConsumer: TCPStreamConsumer {
         case .gap(let d, let n, let f, _): events.append(.gap(d, n, frame: f))
         case .finished(let d, let f, _): events.append(.finished(d, frame: f))
         case .reset(let d, let f, _): events.append(.reset(d, frame: f))
-        case .closed(let r, _): events.append(.closed(r))
+        case .closed(let r, _, let summary):
+            events.append(.closed(r))
+            summaries.append(summary)
         }
         return ignoreAfterOpen ? .ignore : .keepDelivering
     }
@@ -155,6 +158,89 @@ struct TCPReassemblerTests {
         r.finish()
         #expect(r.statistics.reassembly.retransmittedSegments == 1)
         #expect(r.statistics.reassembly.overlappingBytes == 10)
+        // "XXXX" against "a\r\nN"... no: against " a\r\n" — 4 octets differ; the other overlap agrees.
+        #expect(r.statistics.reassembly.conflictingSegments == 1)
+        #expect(r.statistics.reassembly.conflictingBytes == 4)
+    }
+
+    @Test func keepAlivesAreNeitherDataNorRetransmissions() {
+        let (r, c) = make()
+        var w = Wire()
+        handshake(r, &w)
+        w.send(r, from: .clientToServer, seq: 1001, "NOOP\r\n")
+        w.send(r, from: .clientToServer, seq: 1006, "\n")  // one old octet: a keep-alive probe
+        w.send(r, from: .clientToServer, seq: 1006)  // an empty one
+        r.finish()
+        #expect(c.stream(.clientToServer) == "NOOP\r\n")
+        #expect(r.statistics.reassembly.keepAlives == 1)
+        #expect(r.statistics.reassembly.retransmittedSegments == 0)
+    }
+
+    @Test func anOutOfWindowResetIsIgnoredAndCounted() {
+        let (r, c) = make()
+        var w = Wire()
+        handshake(r, &w)
+        w.send(r, from: .clientToServer, seq: 1001, "EHLO a\r\n")
+        w.send(r, from: .clientToServer, seq: 1001 &+ 0x4000_0000, flags: [.rst])  // blind reset
+        #expect(r.openConnections == 1)
+        w.send(r, from: .clientToServer, seq: 1009, "QUIT\r\n", flags: [.rst, .ack])  // in window, with data
+        #expect(c.stream(.clientToServer) == "EHLO a\r\nQUIT\r\n")
+        #expect(r.statistics.ignoredResets == 1)
+        let summary = try! #require(c.summaries.first)
+        #expect(summary.reset == .init(side: .clientToServer, frame: 6, timestamp: summary.reset!.timestamp, payloadBytes: 6))
+        #expect(summary.ignoredResets == 1)
+        #expect(summary.closeReason == .reset(by: .clientToServer))
+    }
+
+    @Test func resetInTheMiddleOfData() {
+        let (r, c) = make()
+        var w = Wire()
+        handshake(r, &w)
+        w.send(r, from: .serverToClient, seq: 5001, "354 go\r\n")
+        w.send(r, from: .clientToServer, seq: 1001, "Subject: x\r\n\r\nbody line 1\r\n")
+        w.send(r, from: .serverToClient, seq: 5009, flags: [.rst, .ack])
+        #expect(c.events.suffix(2) == [.reset(.serverToClient, frame: 6), .closed(.reset(by: .serverToClient))])
+        #expect(c.summaries.first?.fins == [])
+        #expect(c.summaries.first?.isHalfOpen == false)
+    }
+
+    @Test func simultaneousClose() {
+        let (r, c) = make()
+        var w = Wire()
+        handshake(r, &w)
+        w.send(r, from: .clientToServer, seq: 1001, flags: [.fin, .ack])
+        w.send(r, from: .serverToClient, seq: 5001, flags: [.fin, .ack])
+        #expect(c.events.suffix(3) == [.finished(.clientToServer, frame: 4), .finished(.serverToClient, frame: 5), .closed(.finished)])
+        #expect(c.summaries.first?.fins.map(\.side) == [.clientToServer, .serverToClient])
+        #expect(c.summaries.first?.handshakeCompleted == true)
+    }
+
+    /// The server closes its side; the client ACKs the FIN and goes on sending, and never
+    /// closes: half-open at the end of the capture, with the bytes sent after the FIN.
+    @Test func halfCloseKeptOpenByThePeer() throws {
+        let (r, c) = make()
+        var w = Wire()
+        handshake(r, &w)
+        w.send(r, from: .serverToClient, seq: 5001, "421 bye\r\n", flags: [.fin, .ack])
+        w.send(r, from: .clientToServer, seq: 1001, "more body\r\n", seconds: 2)
+        w.send(r, from: .clientToServer, seq: 1012, "and more\r\n", seconds: 3)
+        r.finish()
+        let summary = try #require(c.summaries.first)
+        #expect(summary.fins == [.init(side: .serverToClient, frame: 4, timestamp: summary.fins[0].timestamp)])
+        #expect(summary.bytesAfterPeerFIN == [21, 0])
+        #expect(summary.closeReason == .captureEnd)
+        #expect(summary.isHalfOpen)
+        #expect(summary.lastTimestamp.seconds(since: summary.fins[0].timestamp) == 5)
+    }
+
+    @Test func midstreamConnectionsAreMarked() throws {
+        let (r, c) = make()
+        var w = Wire()
+        w.send(r, from: .serverToClient, seq: 777, "250 ok\r\n")
+        r.finish()
+        let summary = try #require(c.summaries.first)
+        #expect(summary.midstream)
+        #expect(summary.handshakeCompleted == false)
     }
 
     @Test func sequenceNumbersWrapAround() {
@@ -182,6 +268,8 @@ struct TCPReassemblerTests {
         #expect(c.events.contains(.gap(.clientToServer, 10, frame: 5)))
         #expect(r.statistics.reassembly.gaps == 1)
         #expect(r.statistics.reassembly.gapBytes == 10)
+        #expect(c.summaries.first?.gaps.map(\.missingBytes) == [10])
+        #expect(c.summaries.first?.gaps.map(\.frame) == [5])
     }
 
     /// The peer acknowledges bytes the capture never showed. Declared a gap only when a later

@@ -1,0 +1,79 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+
+/// What the TCP layer knows about a connection when it leaves the table: the evidence that
+/// `tcp.*` findings and a session's `close` rest on. Plain values, no bytes.
+public struct TCPConnectionSummary: Sendable, Equatable {
+    /// A FIN: which side sent it, where, and what the other side did after it.
+    public struct FIN: Sendable, Equatable {
+        public var side: Direction
+        public var frame: UInt64
+        public var timestamp: CaptureTimestamp
+
+        public init(side: Direction, frame: UInt64, timestamp: CaptureTimestamp) {
+            self.side = side
+            self.frame = frame
+            self.timestamp = timestamp
+        }
+    }
+
+    /// A RST that ended the connection.
+    public struct Reset: Sendable, Equatable {
+        public var side: Direction
+        public var frame: UInt64
+        public var timestamp: CaptureTimestamp
+        /// Payload octets carried on the RST itself.
+        public var payloadBytes: Int
+
+        public init(side: Direction, frame: UInt64, timestamp: CaptureTimestamp, payloadBytes: Int) {
+            self.side = side
+            self.frame = frame
+            self.timestamp = timestamp
+            self.payloadBytes = payloadBytes
+        }
+    }
+
+    /// Octets never captured in one direction.
+    public struct Gap: Sendable, Equatable {
+        public var side: Direction
+        /// The first frame after the hole (or the acknowledging frame).
+        public var frame: UInt64
+        public var timestamp: CaptureTimestamp
+        public var missingBytes: Int
+
+        public init(side: Direction, frame: UInt64, timestamp: CaptureTimestamp, missingBytes: Int) {
+            self.side = side
+            self.frame = frame
+            self.timestamp = timestamp
+            self.missingBytes = missingBytes
+        }
+    }
+
+    public var connectionID: UInt64
+    public var client: Endpoint
+    public var server: Endpoint
+    public var firstFrame: UInt64
+    public var lastFrame: UInt64
+    public var firstTimestamp: CaptureTimestamp
+    public var lastTimestamp: CaptureTimestamp
+    /// No SYN was seen: the connection was open when the capture began.
+    public var midstream: Bool
+    public var handshakeCompleted: Bool
+    public var closeReason: ConnectionCloseReason
+    /// FINs in the order they were reached.
+    public var fins: [FIN]
+    public var reset: Reset?
+    /// Out-of-window RSTs that were ignored.
+    public var ignoredResets: Int
+    public var gaps: [Gap]
+    /// Payload octets each side sent after the other side's FIN (indexed by `Direction.rawValue`
+    /// of the sender): bytes a half-open connection kept carrying.
+    public var bytesAfterPeerFIN: [UInt64]
+    public var counters: ReassemblyCounters
+
+    /// One side finished and the other neither closed nor reset.
+    public var isHalfOpen: Bool {
+        fins.count == 1 && reset == nil
+            && [ConnectionCloseReason.captureEnd, .idleTimeout, .evicted].contains(closeReason)
+    }
+}
