@@ -67,9 +67,28 @@ public enum JSONLinesReport {
             ("close", .string(s.close.rawValue)),
             ("bytes", .object([("client", .uint(s.clientBytes)), ("server", .uint(s.serverBytes))])),
             ("gap_bytes", .object([("client", .uint(s.clientGapBytes)), ("server", .uint(s.serverGapBytes))])),
+            ("tcp", s.tcp.map { tcpEvidence($0.summary) } ?? .null),
             ("findings", .array(findingIDs.map { .string($0) })),
             ("commands", .array(commands)),
             ("reply_sequence", .array(replies)),
+        ])
+    }
+
+    static func side(_ d: Direction) -> JSONValue { .string(d == .clientToServer ? "client" : "server") }
+
+    /// The TCP layer's evidence of a session: handshake, FINs, reset, gaps, counters.
+    static func tcpEvidence(_ t: TCPConnectionSummary) -> JSONValue {
+        .object([
+            ("handshake", .bool(t.handshakeCompleted)),
+            ("midstream", .bool(t.midstream)),
+            ("fins", .array(t.fins.map { .object([("by", side($0.side)), ("frame", .uint($0.frame)), ("time", .string(TimeFormatting.rfc3339($0.timestamp)))]) })),
+            ("reset", t.reset.map { .object([("by", side($0.side)), ("frame", .uint($0.frame)), ("payload_bytes", .int(Int64($0.payloadBytes)))]) } ?? .null),
+            ("gaps", .array(t.gaps.map { .object([("side", side($0.side)), ("frame", .uint($0.frame)), ("missing_bytes", .int(Int64($0.missingBytes)))]) })),
+            ("bytes_after_fin", .object([("client", .uint(t.bytesAfterPeerFIN[0])), ("server", .uint(t.bytesAfterPeerFIN[1]))])),
+            ("retransmitted_segments", .int(Int64(t.counters.retransmittedSegments))),
+            ("out_of_order_segments", .int(Int64(t.counters.outOfOrderSegments))),
+            ("conflicting_segments", .int(Int64(t.counters.conflictingSegments))),
+            ("ignored_resets", .int(Int64(t.ignoredResets))),
         ])
     }
 
@@ -160,6 +179,8 @@ public enum JSONLinesReport {
             ("findings", .object(findings)),
             ("evicted", .uint(r.tcp.evicted)),
             ("retransmitted_segments", .int(Int64(r.tcp.reassembly.retransmittedSegments))),
+            ("conflicting_segments", .int(Int64(r.tcp.reassembly.conflictingSegments))),
+            ("ignored_resets", .uint(r.tcp.ignoredResets)),
             ("out_of_order_segments", .int(Int64(r.tcp.reassembly.outOfOrderSegments))),
             ("gaps", .int(Int64(r.tcp.reassembly.gaps))),
             ("gap_bytes", .int(Int64(r.tcp.reassembly.gapBytes))),

@@ -67,6 +67,8 @@ public final class SMTPConversation {
     var resyncClient = false
     /// Client bytes were lost since the last reply: a reply with nothing pending answers them.
     var clientGapUnanswered = false
+    /// A client line was decoded after the last reply.
+    var clientLineSinceLastReply = false
     var resyncServer = false
     var headerBytes = 0
     var currentHeader: (name: String, value: String)? = nil
@@ -111,10 +113,10 @@ public final class SMTPConversation {
         if side == .clientToServer {
             record.clientGapBytes += UInt64(missing)
             clientGapUnanswered = true
-            // The server's acknowledgement of the lost bytes came with a reply that found
-            // nothing pending: it answered them.
+            // A reply that found nothing pending, with no client line since: it answered a
+            // command in the lost bytes (the server had them; the capture did not).
             if let last = record.replies.indices.last, record.replies[last].target == .unsolicited,
-                record.replies[last].frame == frame
+                !clientLineSinceLastReply
             {
                 record.replies[last].target = .lostCommand
                 clientGapUnanswered = false
@@ -185,6 +187,7 @@ public final class SMTPConversation {
     // MARK: - Client side
 
     func clientLine(_ info: FramedLine, bytes: [UInt8]) {
+        clientLineSinceLastReply = true
         switch clientPhase {
         case .commands:
             command(info, bytes: bytes)
@@ -426,6 +429,7 @@ public final class SMTPConversation {
             target = .unsolicited
         }
         clientGapUnanswered = false
+        clientLineSinceLastReply = false
         greetingSeen = true
         let replyIndex = record.replies.count
         record.replies.append(ReplyRecord(

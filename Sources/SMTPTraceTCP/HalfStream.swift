@@ -249,8 +249,9 @@ public struct HalfStream {
             drain(emit: emit)
         }
         if held.isEmpty && unseenBytes(upTo: ack) > 1 {
-            // Not declared yet: captures taken on multi-queue interfaces may show an ACK just
-            // before the data it acknowledges. Only a packet with a later timestamp settles it.
+            // Not declared yet: captures taken on multi-queue interfaces or merged from tap
+            // ports may show an ACK just before the data it acknowledges. Only a packet more
+            // than `captureReorderTolerance` later settles it.
             if let pending = pendingAcknowledgement, unseenBytes(upTo: pending.ack) > 1 {
                 if SequenceNumber.distance(from: pending.ack, to: ack) > 0 { pendingAcknowledgement?.ack = ack }
             } else {
@@ -269,6 +270,11 @@ public struct HalfStream {
         return unseen <= 1 << 24 ? unseen : 0
     }
 
+    /// How far behind its acknowledgement (capture time) a data segment may still appear:
+    /// captures merged from several queues or tap ports show such skew, microseconds to a few
+    /// milliseconds. 50 ms.
+    static let captureReorderTolerance: Int64 = 50_000_000
+
     /// Whether an acknowledgement of unseen bytes waits for a later packet to confirm it.
     var hasPendingAcknowledgement: Bool { pendingAcknowledgement != nil }
 
@@ -276,7 +282,7 @@ public struct HalfStream {
     /// acknowledgement shows they did not merely arrive out of capture order.
     mutating func settleAcknowledgement(now: CaptureTimestamp?, emit: (StreamEvent) -> Void) {
         guard let pending = pendingAcknowledgement else { return }
-        if let now, !(pending.timestamp < now) { return }
+        if let now, now.totalNanoseconds - pending.timestamp.totalNanoseconds <= Self.captureReorderTolerance { return }
         pendingAcknowledgement = nil
         guard !finished, held.isEmpty else { return }
         let unseen = unseenBytes(upTo: pending.ack)

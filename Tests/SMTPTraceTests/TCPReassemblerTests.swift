@@ -176,6 +176,19 @@ struct TCPReassemblerTests {
         #expect(r.statistics.reassembly.retransmittedSegments == 0)
     }
 
+    @Test func zeroWindowProbeAndDataOnSYNAndFINOnData() {
+        let (r, c) = make()
+        var w = Wire()
+        w.send(r, from: .clientToServer, seq: 1000, "EHLO fast\r\n", flags: [.syn])  // TCP Fast Open style
+        w.send(r, from: .serverToClient, seq: 5000, flags: [.syn, .ack])
+        w.send(r, from: .clientToServer, seq: 1012, "Q")  // a zero-window probe: one octet
+        w.send(r, from: .clientToServer, seq: 1012, "QUIT\r\n", flags: [.ack, .fin])  // then the real segment, with FIN
+        #expect(c.stream(.clientToServer) == "EHLO fast\r\nQUIT\r\n")
+        #expect(c.events.last == .finished(.clientToServer, frame: 4))
+        r.finish()
+        #expect(r.statistics.reassembly.conflictingSegments == 0)
+    }
+
     @Test func anOutOfWindowResetIsIgnoredAndCounted() {
         let (r, c) = make()
         var w = Wire()
@@ -279,7 +292,8 @@ struct TCPReassemblerTests {
         var w = Wire()
         handshake(r, &w)
         w.send(r, from: .serverToClient, seq: 5001, "220 hi\r\n")
-        // Capture order swapped: the client's ACK of "250 ok\r\n" comes first, same time.
+        // Capture order swapped: the client's ACK of "250 ok\r\n" comes first (same time here;
+        // anything within 50 ms is taken as capture reordering).
         w.send(r, from: .clientToServer, seq: 1001, ack: 5017)
         w.send(r, from: .serverToClient, seq: 5009, "250 ok\r\n")
         #expect(c.stream(.serverToClient) == "220 hi\r\n250 ok\r\n")
