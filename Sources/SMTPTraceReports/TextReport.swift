@@ -21,9 +21,47 @@ public struct TextReport {
             out += "SMTP sessions (\(r.sessions.count))\n"
             out += sessionTable(r.sessions).render(width: width)
         }
+        if !r.findings.isEmpty {
+            out += "\nFindings (\(r.findings.count))\n"
+            out += findingList(r.findings)
+        }
         out += "\n"
         out += overview(r, inputs: inputs)
         return out
+    }
+
+    /// Errors first, then warnings, then notes; within each, by session and frame.
+    public func findingList(_ findings: [Finding]) -> String {
+        let ordered = findings.sorted {
+            ($1.severity, $0.session ?? Int.max, $0.frame) < ($0.severity, $1.session ?? Int.max, $1.frame)
+        }
+        var out = ""
+        for f in ordered {
+            let session = f.session.map { "#\($0)" } ?? "-"
+            let head = "  \(f.severity.description.padding(8))\(f.kind.id.padding(24))\(session.padding(5))frame \(f.frame)"
+            out += head + "\n"
+            var message = Escaping.terminal(f.message, limit: 400)
+            if !f.kind.reference.isEmpty { message += " (\(f.kind.reference))" }
+            out += wrap(message, indent: 6) + "\n"
+        }
+        return out
+    }
+
+    /// Folds a line at spaces to the report's width.
+    func wrap(_ text: String, indent: Int) -> String {
+        let pad = String(repeating: " ", count: indent)
+        var lines: [String] = []
+        var current = pad
+        for word in text.split(separator: " ") {
+            if current.count > indent && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = pad + word
+            } else {
+                current += (current.count > indent ? " " : "") + word
+            }
+        }
+        if current.count > indent { lines.append(current) }
+        return lines.joined(separator: "\n")
     }
 
     public func sessionTable(_ sessions: [SMTPSessionRecord]) -> TextTable {
