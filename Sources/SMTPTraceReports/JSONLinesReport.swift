@@ -99,6 +99,7 @@ public enum JSONLinesReport {
         case .endOfData: "end_of_data"
         case .authExchange: "auth"
         case .lostCommand: "lost_command"
+        case .duringData: "during_data"
         case .unsolicited: "unsolicited"
         }
     }
@@ -111,7 +112,10 @@ public enum JSONLinesReport {
         .object([
             ("mail_from", .string(t.mailFrom)),
             ("mail_frame", .uint(t.mailFrame)),
+            ("mail_reply", .optional(t.mailReply)),
+            ("mail_parameters", .array(t.mailParameters.map { .string($0) })),
             ("rcpt_to", .array(t.rcptTo.map { .string($0) })),
+            ("rcpt_replies", .array(t.rcptReplies.map { .optional($0) })),
             ("size", .uint(t.size)),
             ("complete", .bool(t.contentComplete)),
             ("reply", .optional(t.reply)),
@@ -120,6 +124,7 @@ public enum JSONLinesReport {
             ("from", .optional(t.headers.from)),
             ("to", .optional(t.headers.to)),
             ("subject", .optional(t.headers.subject)),
+            ("subject_raw", .optional(t.headers.subjectRaw)),
             ("message_id", .optional(t.headers.messageID)),
         ])
     }

@@ -26,6 +26,8 @@ public struct FramedLine: Sendable, Equatable {
     public var timestamp: CaptureTimestamp
     /// Whether the line held a CR not followed by LF.
     public var hasBareCR: Bool
+    /// Whether the line held `<CR>.<CR>` (an end-of-data sequence for some receivers).
+    public var hasCRDotCR: Bool = false
 }
 
 /// What the framer produced from the bytes it was given.
@@ -63,11 +65,14 @@ public struct LineFramer {
     public private(set) var opaqueBytes: UInt64 = 0
     /// Whether `sniffTLS` found a TLS record.
     public private(set) var sawTLS = false
+    /// Set when `sniffTLS` found cleartext instead of a TLS record; the reader clears it.
+    public var cleartextAfterTLSSniff = false
     private var pendingLength = 0
     private var pendingFrame: UInt64 = 0
     private var pendingTimestamp = CaptureTimestamp.zero
     private var pendingCR = false
     private var pendingBareCR = false
+    private var pendingCRDotCR = false
     private var lineInProgress = false
 
     public init(keepLimit: Int = 1024) {
@@ -94,6 +99,7 @@ public struct LineFramer {
                     sawTLS = true
                 } else {
                     mode = .lines
+                    cleartextAfterTLSSniff = true
                 }
             case .raw(let remaining):
                 let available = UInt64(bytes.count - position)
@@ -119,6 +125,7 @@ public struct LineFramer {
             pendingLength = 0
             pendingCR = false
             pendingBareCR = false
+            pendingCRDotCR = false
             pendingFrame = chunk.frame
             pendingTimestamp = chunk.timestamp
         }
@@ -139,7 +146,7 @@ public struct LineFramer {
         }
         lineInProgress = false
         return FramedLine(length: pendingLength, terminator: terminator, frame: pendingFrame,
-                          timestamp: pendingTimestamp, hasBareCR: pendingBareCR)
+                          timestamp: pendingTimestamp, hasBareCR: pendingBareCR, hasCRDotCR: pendingCRDotCR)
     }
 
     /// Adds a run of line bytes (no LF among them), keeping at most `keepLimit`.
@@ -147,8 +154,19 @@ public struct LineFramer {
         guard run.count > 0 else { return }
         // A CR that was last in the previous run was bare, since more bytes follow it.
         if pendingCR { pendingBareCR = true }
-        if !pendingBareCR, run.count > 1, memchr(run.baseAddress!, 0x0D, run.count - 1) != nil {
+        if run.count > 1, let cr = memchr(run.baseAddress!, 0x0D, run.count - 1) {
             pendingBareCR = true
+            // Only lines with a bare CR are searched for <CR>.<CR>.
+            if !pendingCRDotCR {
+                var i = UnsafeRawPointer(cr) - run.baseAddress!
+                while i + 2 < run.count {
+                    if run[i] == 0x0D && run[i + 1] == 0x2E && run[i + 2] == 0x0D {
+                        pendingCRDotCR = true
+                        break
+                    }
+                    i += 1
+                }
+            }
         }
         pendingCR = run[run.count - 1] == 0x0D
         let room = keepLimit - line.count

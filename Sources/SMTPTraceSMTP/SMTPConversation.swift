@@ -5,9 +5,11 @@ import SMTPTraceTCP
 
 /// The SMTP dialogue of one connection: frames both byte streams into lines, pairs each
 /// reply with what it answers, follows the client through commands, message content, BDAT
-/// chunks, AUTH exchanges and STARTTLS, and fills an `SMTPSessionRecord`.
+/// chunks, AUTH exchanges and STARTTLS, notes every protocol irregularity as an
+/// `SMTPObservation`, and fills an `SMTPSessionRecord`.
 ///
-/// It sees bytes and stream events only, never packets, and prints nothing.
+/// It sees bytes and stream events only, never packets, and prints nothing. The client side
+/// is in `SMTPConversation+Client.swift`, the server side in `SMTPConversation+Server.swift`.
 public final class SMTPConversation {
     /// What the client's byte stream carries next.
     enum ClientPhase {
@@ -18,13 +20,24 @@ public final class SMTPConversation {
         case awaitingDataReply(dataCommand: Int, held: [HeldLine], heldBytes: Int)
         /// Message content after 354, up to the `.` line; `inHeaders` until the blank line.
         case content(dataCommand: Int, inHeaders: Bool)
+        /// An end-of-data sequence only a lenient receiver accepts was seen. A strict receiver
+        /// reads on as content; the lines after it are also held, because a server reply now
+        /// would show that the server took the lenient reading and they were commands.
+        case afterAmbiguousEnd(dataCommand: Int, ambiguity: AmbiguousEnd, held: [HeldLine], heldBytes: Int)
         /// A BDAT chunk is being counted off by the framer.
         case bdatChunk(command: Int, last: Bool)
         /// The server answered 334: the next line is an AUTH response (never recorded).
         case authResponse(authCommand: Int)
     }
 
-    /// A client line kept while DATA's reply is awaited.
+    /// The lenient reading's end of a message, kept while the strict reading goes on.
+    struct AmbiguousEnd {
+        var observation: Int
+        var lenientSize: UInt64
+        var frame: UInt64
+    }
+
+    /// A client line kept while DATA's reply (or the server's reading) is awaited.
     struct HeldLine {
         var info: FramedLine
         var bytes: [UInt8]
@@ -50,29 +63,42 @@ public final class SMTPConversation {
         public var maxCommandsKept = 10_000
         public var maxHeldLineBytes = 256 * 1024
         public var maxHeaderBytes = 64 * 1024
+        public var maxObservations = 64
         public init() {}
     }
 
-    public private(set) var record: SMTPSessionRecord
+    public internal(set) var record: SMTPSessionRecord
     let limits: Limits
     var clientFramer: LineFramer
     var serverFramer: LineFramer
     var clientPhase: ClientPhase = .commands
     var pending: Deque<ReplyTarget> = []
     var partialReply: PartialReply? = nil
+    /// A client line was decoded since the partial reply's first line.
+    var clientLineDuringPartialReply = false
     var greetingSeen = false
+    var quitSent = false
     var quitAcknowledged = false
     var clientFinished = false
     var serverFinished = false
     var resyncClient = false
+    var resyncServer = false
     /// Client bytes were lost since the last reply: a reply with nothing pending answers them.
     var clientGapUnanswered = false
     /// A client line was decoded after the last reply.
     var clientLineSinceLastReply = false
-    var resyncServer = false
+    /// The terminator of the previous content line (for end-of-data ambiguity).
+    var previousContentTerminator: LineTerminator = .crlf
     var headerBytes = 0
     var currentHeader: (name: String, value: String)? = nil
     var currentTransaction: Int? = nil
+    /// The reply-during-data observation of the message in transit, and the client octets sent
+    /// since its first reply.
+    var duringData: (observation: Int, bytesAfter: UInt64)? = nil
+    /// STARTTLS was sent and not answered yet.
+    var startTLSPending = false
+    /// Index of the folded observation per kind, side and context.
+    var observationIndex: [String: Int] = [:]
 
     public init(record: SMTPSessionRecord, limits: Limits = Limits()) {
         self.record = record
@@ -93,6 +119,9 @@ public final class SMTPConversation {
         var position = 0
         if side == .clientToServer {
             record.clientBytes += UInt64(chunk.bytes.count)
+            if let d = duringData, case .bdatChunk = clientPhase {
+                duringData = (d.observation, d.bytesAfter + UInt64(chunk.bytes.count))
+            }
             while let output = clientFramer.next(from: chunk, position: &position) {
                 switch output {
                 case .line(let info): clientLine(info, bytes: clientFramer.line)
@@ -115,15 +144,15 @@ public final class SMTPConversation {
             clientGapUnanswered = true
             // A reply that found nothing pending, with no client line since: it answered a
             // command in the lost bytes (the server had them; the capture did not).
-            if let last = record.replies.indices.last, record.replies[last].target == .unsolicited,
-                !clientLineSinceLastReply
+            if let last = record.replies.indices.last, !clientLineSinceLastReply,
+                record.replies[last].target == .unsolicited || isBDATInTransit(record.replies[last].target)
             {
                 record.replies[last].target = .lostCommand
                 clientGapUnanswered = false
             }
             clientFramer.resynchronise(afterMissing: missing)
             switch clientPhase {
-            case .content, .bdatChunk: break  // still inside the message: keep counting it
+            case .content, .bdatChunk, .afterAmbiguousEnd: break  // still inside the message
             default: resyncClient = true
             }
         } else {
@@ -146,7 +175,7 @@ public final class SMTPConversation {
         }
     }
 
-    /// The connection is gone; returns the finished record.
+    /// The connection is gone; returns the finished record with the TCP evidence in SMTP roles.
     func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary,
                roles: RoleMap) -> SMTPSessionRecord {
         if tcp.lastFrame > record.lastFrame { record.lastFrame = tcp.lastFrame }
@@ -158,10 +187,25 @@ public final class SMTPConversation {
     public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) -> SMTPSessionRecord {
         if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
         if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
-        if case .awaitingDataReply(let data, let held, _) = clientPhase {
+        if let partial = partialReply {
+            // A multi-line reply never terminated.
+            partialReply = nil
+            var unterminated = partial
+            unterminated.inconsistent = true
+            completeReply(unterminated)
+        }
+        switch clientPhase {
+        case .awaitingDataReply(let data, let held, _):
             // No verdict ever came: what followed DATA is taken as its content.
             replayHeld(held, asContentOf: data)
+        case .afterAmbiguousEnd(_, let ambiguity, let held, _):
+            // No reply showed the server's reading: the strict one stands, both are reported.
+            record.observations[ambiguity.observation]["server_reading"] = .string("unknown")
+            recordLenientCommands(held, in: ambiguity.observation)
+        default:
+            break
         }
+        finishDuringData()
         commitHeader()
         if clientFramer.sawTLS || serverFramer.sawTLS { record.tls = true }
         if record.end < timestamp { record.end = timestamp }
@@ -179,372 +223,50 @@ public final class SMTPConversation {
         return record
     }
 
-    private func note(frame: UInt64, timestamp: CaptureTimestamp) {
+    func note(frame: UInt64, timestamp: CaptureTimestamp) {
         if frame > record.lastFrame { record.lastFrame = frame }
         if record.end < timestamp { record.end = timestamp }
     }
 
-    // MARK: - Client side
+    // MARK: - Observations
 
-    func clientLine(_ info: FramedLine, bytes: [UInt8]) {
-        clientLineSinceLastReply = true
-        switch clientPhase {
-        case .commands:
-            command(info, bytes: bytes)
-        case .awaitingDataReply(let data, var held, var heldBytes):
-            held.append(HeldLine(info: info, bytes: bytes))
-            heldBytes += bytes.count + 32
-            if heldBytes > limits.maxHeldLineBytes {
-                // Far more than any command group: this is content.
-                replayHeld(held, asContentOf: data)
-            } else {
-                clientPhase = .awaitingDataReply(dataCommand: data, held: held, heldBytes: heldBytes)
-            }
-        case .content(let data, let inHeaders):
-            contentLine(info, bytes: bytes, dataCommand: data, inHeaders: inHeaders)
-        case .bdatChunk:
-            // The framer is counting raw bytes; a line cannot arrive here.
-            command(info, bytes: bytes)
-        case .authResponse(let auth):
-            clientPhase = .commands
-            pending.append(.authExchange(auth))
-        }
+    /// Records an observation, folding repeats of the same kind, side and context (unless
+    /// `fold` is false) and keeping at most `limits.maxObservations`.
+    @discardableResult
+    func observe(_ kind: SMTPObservation.Kind, side: Direction, context: SMTPObservation.Context, info: FramedLine,
+                 line: [UInt8]?, fields: [SMTPObservation.Field] = [], fold: Bool = true) -> Int? {
+        observe(kind, side: side, context: context, frame: info.frame, timestamp: info.timestamp,
+                line: line.map { String(decoding: $0.prefix(512), as: UTF8.self) }, fields: fields, fold: fold)
     }
 
-    func replayHeld(_ held: [HeldLine], asContentOf data: Int) {
-        clientPhase = .content(dataCommand: data, inHeaders: true)
-        markContentStarted()
-        for line in held {
-            switch clientPhase {
-            case .content(let d, let inHeaders):
-                contentLine(line.info, bytes: line.bytes, dataCommand: d, inHeaders: inHeaders)
-            default:
-                clientLine(line.info, bytes: line.bytes)
-            }
+    @discardableResult
+    func observe(_ kind: SMTPObservation.Kind, side: Direction, context: SMTPObservation.Context, frame: UInt64,
+                 timestamp: CaptureTimestamp, line: String?, fields: [SMTPObservation.Field] = [],
+                 fold: Bool = true) -> Int? {
+        let key = "\(kind.rawValue)/\(side.rawValue)/\(context.rawValue)"
+        if fold, let index = observationIndex[key] {
+            record.observations[index].count += 1
+            return index
         }
+        guard record.observations.count < limits.maxObservations else { return nil }
+        record.observations.append(SMTPObservation(
+            kind: kind, side: side, context: context, frame: frame, timestamp: timestamp, line: line, fields: fields))
+        let index = record.observations.count - 1
+        if fold { observationIndex[key] = index }
+        return index
     }
 
-    func replayHeldAsCommands(_ held: [HeldLine]) {
-        clientPhase = .commands
-        for line in held { clientLine(line.info, bytes: line.bytes) }
+    /// A reply that came while a BDAT chunk was in transit (a gap may have swallowed the rest).
+    func isBDATInTransit(_ target: ReplyTarget) -> Bool {
+        guard case .duringData(let i) = target, i < record.commands.count else { return false }
+        return record.commands[i].verb == "BDAT"
     }
 
-    func markContentStarted() {
-        if let t = currentTransaction { record.transactions[t].contentSent = true }
-        clientFramer.keepLimit = limits.headerKeep
-        headerBytes = 0
-        currentHeader = nil
-    }
-
-    func command(_ info: FramedLine, bytes: [UInt8]) {
-        let command = SMTPCommand.parse(bytes)
-        if resyncClient {
-            // After a gap, wait for a line that is clearly a command.
-            guard command.isWellFormed, Self.knownVerbs.contains(command.verb) else {
-                record.undecodedLines += 1
-                return
-            }
-            resyncClient = false
-        }
-        let index = record.commands.count
-        if index < limits.maxCommandsKept {
-            record.commands.append(CommandRecord(
-                verb: command.verb, argument: command.argument, frame: info.frame,
-                timestamp: info.timestamp, length: info.length, replyIndex: nil))
-        } else {
-            record.commandsNotKept += 1
-        }
-        pending.append(.command(index))
-        switch command.verb {
-        case "HELO", "EHLO":
-            record.heloVerb = command.verb
-            record.heloArgument = command.argument
-        case "MAIL":
-            record.transactions.append(TransactionRecord(
-                mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame))
-            currentTransaction = record.transactions.count - 1
-        case "RCPT":
-            if let t = currentTransaction {
-                record.transactions[t].rcptTo.append(Self.path(after: "TO:", in: command.argument))
-                record.transactions[t].rcptReplies.append(nil)
-            }
-        case "DATA":
-            if record.serverBytes == 0 && greetingSeen == false && record.replies.isEmpty {
-                // Nothing from the server at all (a one-sided capture): content follows.
-                clientPhase = .content(dataCommand: index, inHeaders: true)
-                markContentStarted()
-            } else {
-                clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
-            }
-        case "BDAT":
-            // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
-            // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
-            // opaque after it.
-            let parts = command.argument.split(separator: " ", omittingEmptySubsequences: true)
-            let wellFormed = parts.count == 1 || (parts.count == 2 && parts[1].uppercased() == "LAST")
-            if wellFormed, let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
-                let size = UInt64(sizeText)
-            {
-                let last = parts.count == 2
-                if let t = currentTransaction {
-                    record.transactions[t].contentSent = true
-                    record.transactions[t].size += size
-                    if last { record.transactions[t].contentComplete = true }
-                }
-                if size > 0 {
-                    clientFramer.mode = .raw(remaining: size)
-                    clientPhase = .bdatChunk(command: index, last: last)
-                }
-            }
-        case "AUTH":
-            record.authMechanism = command.argument.uppercased()
-        case "RSET":
-            currentTransaction = nil
-        default:
-            break
-        }
-    }
-
-    func bdatChunkComplete() {
-        clientPhase = .commands
-    }
-
-    func contentLine(_ info: FramedLine, bytes: [UInt8], dataCommand: Int, inHeaders: Bool) {
-        if info.length == 1 && bytes.first == 0x2E && info.terminator != .none {
-            // <CRLF>.<CRLF>: the end of the message.
-            commitHeader()
-            if let t = currentTransaction { record.transactions[t].contentComplete = true }
-            pending.append(.endOfData(dataCommand))
-            clientPhase = .commands
-            clientFramer.keepLimit = limits.commandKeep
-            return
-        }
-        let stuffed = bytes.first == 0x2E ? 1 : 0
-        if let t = currentTransaction {
-            record.transactions[t].size += UInt64(info.length - stuffed + (info.terminator == .none ? 0 : 2))
-        }
-        guard inHeaders else { return }
-        if info.length == 0 {
-            commitHeader()
-            clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
-            clientFramer.keepLimit = 2  // the body is counted, not kept
-            return
-        }
-        headerBytes += info.length
-        if headerBytes > limits.maxHeaderBytes {
-            commitHeader()
-            clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
-            clientFramer.keepLimit = 2
-            return
-        }
-        if let first = bytes.first, first == 0x20 || first == 0x09 {
-            // A folded continuation of the previous field.
-            if var header = currentHeader, header.value.utf8.count < 998 {
-                header.value += " " + String(decoding: bytes, as: UTF8.self).trimmingSpaces
-                currentHeader = header
-            }
-            return
-        }
-        commitHeader()
-        guard let colon = bytes.firstIndex(of: 0x3A) else { return }
-        let name = String(decoding: bytes[..<colon], as: UTF8.self).lowercased()
-        guard Self.reportedHeaders.contains(name) else { return }
-        let value = String(decoding: bytes[(colon + 1)...], as: UTF8.self).trimmingSpaces
-        currentHeader = (name, value)
-    }
-
-    func commitHeader() {
-        guard let header = currentHeader, let t = currentTransaction else {
-            currentHeader = nil
-            return
-        }
-        currentHeader = nil
-        var headers = record.transactions[t].headers
-        let value = String(header.value.prefix(998))
-        switch header.name {
-        case "date": if headers.date == nil { headers.date = value }
-        case "from": if headers.from == nil { headers.from = value }
-        case "to": if headers.to == nil { headers.to = value }
-        case "subject": if headers.subject == nil { headers.subject = value }
-        case "message-id": if headers.messageID == nil { headers.messageID = value }
-        default: break
-        }
-        record.transactions[t].headers = headers
-    }
-
-    // MARK: - Server side
-
-    func serverLine(_ info: FramedLine, bytes: [UInt8]) {
-        guard let line = SMTPReplyLine.parse(bytes) else {
-            record.undecodedLines += 1
-            return
-        }
-        // After a gap the partial reply was dropped; the next reply line starts afresh.
-        resyncServer = false
-        if var partial = partialReply, line.code != partial.code {
-            // A line with another code cannot continue this reply: the multi-line reply was
-            // never terminated. It ends here, marked bad, and the line starts the next reply.
-            partial.inconsistent = true
-            partialReply = nil
-            completeReply(partial)
-        }
-        if var partial = partialReply {
-            partial.lines += 1
-            if info.frame != partial.lastFrame {
-                partial.packets += 1
-                partial.lastFrame = info.frame
-            }
-            if partial.extensions.count < 64 { partial.extensions.append(line.text) }
-            partialReply = partial
-        } else {
-            partialReply = PartialReply(code: line.code, text: line.text, frame: info.frame,
-                                        timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
-                                        inconsistent: false, extensions: [])
-        }
-        if line.isLast, let reply = partialReply {
-            partialReply = nil
-            completeReply(reply)
-        }
-    }
-
-    func completeReply(_ partial: PartialReply) {
-        let target: ReplyTarget
-        let greetingCode = partial.code == 220 || partial.code == 554 || partial.code == 421
-        var frontIsStartTLS = false
-        if case .command(let i)? = pending.first, i < record.commands.count, record.commands[i].verb == "STARTTLS" {
-            frontIsStartTLS = true
-        }
-        if !greetingSeen && greetingCode && !frontIsStartTLS {
-            target = .greeting
-        } else if let verb = Self.onlyAnswers[partial.code], let match = pendingCommand(verb, behindFront: true) {
-            // Only DATA is answered by 354 (AUTH by 334, QUIT by 221): the replies to the
-            // commands queued before it never came, and pairing resumes here.
-            while let front = pending.popFirst(), front != .command(match) {}
-            target = .command(match)
-        } else if let front = pending.popFirst() {
-            target = front
-        } else if clientGapUnanswered {
-            target = .lostCommand
-        } else {
-            target = .unsolicited
-        }
-        clientGapUnanswered = false
-        clientLineSinceLastReply = false
-        greetingSeen = true
-        let replyIndex = record.replies.count
-        record.replies.append(ReplyRecord(
-            code: partial.code, enhancedCode: enhancedStatusCode(in: partial.text, replyCode: partial.code),
-            text: String(partial.text.prefix(512)), lineCount: partial.lines, packetCount: partial.packets,
-            frame: partial.frame,
-            timestamp: partial.timestamp, target: target, inconsistentCodes: partial.inconsistent))
-        let positive = (200..<400).contains(partial.code)
-        switch target {
-        case .greeting:
-            record.greeting = partial.code
-        case .unsolicited, .lostCommand:
-            break
-        case .endOfData:
-            if let t = currentTransaction {
-                record.transactions[t].reply = partial.code
-                record.transactions[t].replyFrame = partial.frame
-            }
-        case .authExchange(let auth):
-            if partial.code == 334 { clientPhase = .authResponse(authCommand: auth) }
-        case .command(let i):
-            guard i < record.commands.count else { break }
-            record.commands[i].replyIndex = replyIndex
-            switch record.commands[i].verb {
-            case "EHLO":
-                if positive {
-                    record.extensions = partial.extensions.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
-                }
-            case "MAIL":
-                if let t = currentTransaction, record.transactions[t].mailFrame == record.commands[i].frame {
-                    record.transactions[t].mailReply = partial.code
-                }
-            case "RCPT":
-                if let t = currentTransaction,
-                    let slot = record.transactions[t].rcptReplies.firstIndex(where: { $0 == nil })
-                {
-                    record.transactions[t].rcptReplies[slot] = partial.code
-                }
-            case "DATA":
-                if case .awaitingDataReply(let data, let held, _) = clientPhase, data == i {
-                    if partial.code == 354 {
-                        replayHeld(held, asContentOf: data)
-                    } else {
-                        replayHeldAsCommands(held)
-                    }
-                }
-            case "BDAT":
-                if let t = currentTransaction, record.transactions[t].contentComplete,
-                    record.transactions[t].reply == nil,
-                    record.commands[i].argument.uppercased().hasSuffix("LAST")
-                {
-                    record.transactions[t].reply = partial.code
-                    record.transactions[t].replyFrame = partial.frame
-                }
-            case "AUTH":
-                if partial.code == 334 { clientPhase = .authResponse(authCommand: i) }
-            case "STARTTLS":
-                if partial.code == 220 {
-                    clientFramer.mode = .sniffTLS
-                    serverFramer.mode = .sniffTLS
-                }
-            case "QUIT":
-                if partial.code == 221 { quitAcknowledged = true }
-            default:
-                break
-            }
-        }
-    }
-
-    // MARK: - Helpers
-
-    /// Reply codes that answer one command only.
-    static let onlyAnswers: [Int: String] = [354: "DATA", 334: "AUTH", 221: "QUIT"]
-
-    /// The index of the first `verb` command waiting in `pending` behind another entry (nil
-    /// when it is at the front already, or when the front is an AUTH exchange step).
-    func pendingCommand(_ verb: String, behindFront: Bool) -> Int? {
-        if case .authExchange? = pending.first { return nil }
-        for (position, target) in pending.enumerated() {
-            guard case .command(let i) = target, i < record.commands.count else { continue }
-            if record.commands[i].verb == verb { return position == 0 && behindFront ? nil : i }
-        }
-        return nil
-    }
-
-    static let knownVerbs: Set<String> = [
-        "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
-        "HELP", "STARTTLS", "AUTH", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML", "XCLIENT",
-        "XFORWARD",
-    ]
-
-    static let reportedHeaders: Set<String> = ["date", "from", "to", "subject", "message-id"]
-
-    /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `<a@b>` without brackets.
-    static func path(after prefix: String, in argument: String) -> String {
-        var rest = Substring(argument)
-        if rest.uppercased().hasPrefix(prefix) { rest = rest.dropFirst(prefix.count) }
-        rest = rest.drop { $0 == " " }
-        if rest.first == "<", let close = rest.firstIndex(of: ">") {
-            return String(rest[rest.index(after: rest.startIndex)..<close])
-        }
-        return String(rest.prefix { $0 != " " })
-    }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
+    /// Ends the reply-during-data account of a message: how much the client sent after it.
+    func finishDuringData() {
+        guard let d = duringData else { return }
+        record.observations[d.observation]["client_bytes_after"] = .int(Int(d.bytesAfter))
+        duringData = nil
     }
 }
 
@@ -561,5 +283,18 @@ extension SMTPConversation {
 
     func assignID(_ id: Int) {
         record.id = id
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
     }
 }

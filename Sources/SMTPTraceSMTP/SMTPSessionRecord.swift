@@ -29,6 +29,10 @@ public struct CommandRecord: Sendable, Equatable {
     public var length: Int
     /// Index into `SMTPSessionRecord.replies` of the reply it got, if any.
     public var replyIndex: Int?
+    /// Sent while an earlier command (or the end of data) still awaited its reply.
+    public var sentBeforePreviousReply: Bool = false
+    /// PIPELINING had been advertised in an EHLO reply before this command was sent.
+    public var pipeliningAdvertised: Bool = false
 }
 
 /// What a reply answered.
@@ -43,6 +47,9 @@ public enum ReplyTarget: Sendable, Equatable {
     /// Nothing visible was waiting for it, but client bytes were lost in a gap just before:
     /// it answers a command the capture did not keep.
     case lostCommand
+    /// Sent while the client's message content (or a BDAT chunk) was still arriving (the
+    /// DATA/BDAT command index).
+    case duringData(Int)
     /// Nothing was waiting for a reply.
     case unsolicited
 }
@@ -70,12 +77,19 @@ public struct TransactionRecord: Sendable, Equatable {
     public var mailFrom: String
     public var mailFrame: UInt64
     public var mailReply: Int?
+    /// ESMTP parameters of MAIL (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), as sent.
+    public var mailParameters: [String] = []
+    /// The client's `SIZE=` declaration.
+    public var declaredSize: UInt64?
     public var rcptTo: [String] = []
     /// Reply codes of the RCPT commands, in order (nil where none came).
     public var rcptReplies: [Int?] = []
     /// Message octets after dot-unstuffing, excluding the final `.` line; BDAT: chunk octets.
     public var size: UInt64 = 0
     /// Whether message content was sent (DATA after 354, or BDAT).
+    /// The DATA (or first BDAT) command's frame and DATA's reply.
+    public var dataFrame: UInt64?
+    public var dataReply: Int?
     public var contentSent = false
     /// Whether the content's end was seen (`.` line or `BDAT … LAST`).
     public var contentComplete = false
@@ -95,7 +109,9 @@ public struct MessageHeaders: Sendable, Equatable {
     public var date: String?
     public var from: String?
     public var to: String?
+    /// Subject with RFC 2047 encoded words decoded; `subjectRaw` as sent.
     public var subject: String?
+    public var subjectRaw: String?
     public var messageID: String?
 
     public init() {}
@@ -145,6 +161,8 @@ public struct SMTPSessionRecord: Sendable {
     public var undecodedLines = 0
     /// Commands beyond the per-session record limit (counted, not kept).
     public var commandsNotKept = 0
+    /// Line-level protocol facts for the findings (folded, bounded).
+    public var observations: [SMTPObservation] = []
     /// The TCP layer's evidence (FINs, reset, gaps), in SMTP roles.
     public var tcp: SessionTCPEvidence? = nil
 

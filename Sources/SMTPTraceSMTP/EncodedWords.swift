@@ -1,0 +1,102 @@
+import Foundation
+
+/// RFC 2047 encoded words in header fields (`=?UTF-8?B?…?=`, `=?iso-8859-1?Q?…?=`) decoded
+/// to text. Charsets decoded: UTF-8, US-ASCII, ISO-8859-1/-15 and Windows-1252; an encoded
+/// word in any other charset (or malformed) is left as it was, so nothing is ever guessed.
+/// Whitespace between two adjacent encoded words is dropped, as §6.2 says.
+public enum EncodedWords {
+    public static func decode(_ text: String) -> String {
+        guard text.contains("=?") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        var pendingSpace = ""
+        var previousWasEncoded = false
+        while !rest.isEmpty {
+            if let range = rest.range(of: "=?"), let word = encodedWord(at: range.lowerBound, in: rest) {
+                let before = rest[rest.startIndex..<range.lowerBound]
+                if !(previousWasEncoded && before.allSatisfy({ $0 == " " || $0 == "\t" })) {
+                    out += pendingSpace + before
+                }
+                pendingSpace = ""
+                if let decoded = decodeWord(charset: word.charset, encoding: word.encoding, payload: word.payload) {
+                    out += decoded
+                    previousWasEncoded = true
+                } else {
+                    out += rest[range.lowerBound..<word.end]
+                    previousWasEncoded = false
+                }
+                rest = rest[word.end...]
+            } else {
+                out += pendingSpace + rest
+                break
+            }
+        }
+        return out
+    }
+
+    struct Word {
+        var charset: Substring
+        var encoding: Character
+        var payload: Substring
+        var end: Substring.Index
+    }
+
+    static func encodedWord(at start: Substring.Index, in text: Substring) -> Word? {
+        let body = text[text.index(start, offsetBy: 2)...]
+        guard let q1 = body.firstIndex(of: "?") else { return nil }
+        let charset = body[..<q1]
+        let afterCharset = body[body.index(after: q1)...]
+        guard let encoding = afterCharset.first, afterCharset.count >= 2,
+            afterCharset[afterCharset.index(after: afterCharset.startIndex)] == "?"
+        else { return nil }
+        let payloadStart = afterCharset.index(afterCharset.startIndex, offsetBy: 2)
+        guard let close = afterCharset[payloadStart...].range(of: "?=") else { return nil }
+        let payload = afterCharset[payloadStart..<close.lowerBound]
+        guard !charset.isEmpty, charset.count < 40, !payload.contains(" ") else { return nil }
+        return Word(charset: charset, encoding: Character(encoding.uppercased()), payload: payload, end: close.upperBound)
+    }
+
+    static func decodeWord(charset: Substring, encoding: Character, payload: Substring) -> String? {
+        let bytes: [UInt8]
+        switch encoding {
+        case "B":
+            var base64 = String(payload)
+            while base64.count % 4 != 0 { base64 += "=" }
+            guard let data = Data(base64Encoded: base64) else { return nil }
+            bytes = Array(data)
+        case "Q":
+            let input = Array(payload.utf8)
+            var out: [UInt8] = []
+            var i = 0
+            while i < input.count {
+                let b = input[i]
+                if b == UInt8(ascii: "_") {
+                    out.append(0x20)
+                } else if b == UInt8(ascii: "="), i + 2 < input.count,
+                    let value = UInt8(String(decoding: input[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
+                {
+                    out.append(value)
+                    i += 2
+                } else {
+                    out.append(b)
+                }
+                i += 1
+            }
+            bytes = out
+        default:
+            return nil
+        }
+        // RFC 2231 language suffix: charset*language.
+        let name = charset.split(separator: "*").first.map { $0.lowercased() } ?? ""
+        switch name {
+        case "utf-8", "utf8", "us-ascii", "ascii":
+            return String(decoding: bytes, as: UTF8.self)
+        case "iso-8859-1", "latin1", "iso-8859-15":
+            return String(bytes.map { Character(Unicode.Scalar($0)) })
+        case "windows-1252", "cp1252":
+            return String(data: Data(bytes), encoding: .windowsCP1252)
+        default:
+            return nil
+        }
+    }
+}

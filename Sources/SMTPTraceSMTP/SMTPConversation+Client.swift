@@ -1,0 +1,371 @@
+import SMTPTraceCapture
+import SMTPTraceTCP
+
+/// The client side of the dialogue: commands, message content, held lines and the
+/// end-of-data ambiguity.
+extension SMTPConversation {
+    static let knownVerbs: Set<String> = [
+        "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
+        "HELP", "STARTTLS", "AUTH", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML", "XCLIENT",
+        "XFORWARD",
+    ]
+
+    static let reportedHeaders: Set<String> = ["date", "from", "to", "subject", "message-id"]
+
+    func clientLine(_ info: FramedLine, bytes: [UInt8]) {
+        clientLineSinceLastReply = true
+        if partialReply != nil { clientLineDuringPartialReply = true }
+        switch clientPhase {
+        case .commands, .bdatChunk:
+            command(info, bytes: bytes)
+        case .awaitingDataReply(let data, var held, var heldBytes):
+            held.append(HeldLine(info: info, bytes: bytes))
+            heldBytes += bytes.count + 32
+            if heldBytes > limits.maxHeldLineBytes {
+                // Far more than any command group: this is content.
+                replayHeld(held, asContentOf: data)
+            } else {
+                clientPhase = .awaitingDataReply(dataCommand: data, held: held, heldBytes: heldBytes)
+            }
+        case .content(let data, let inHeaders):
+            contentLine(info, bytes: bytes, dataCommand: data, inHeaders: inHeaders)
+        case .afterAmbiguousEnd(let data, let ambiguity, var held, var heldBytes):
+            if heldBytes < limits.maxHeldLineBytes {
+                held.append(HeldLine(info: info, bytes: bytes))
+                heldBytes += bytes.count + 32
+            }
+            clientPhase = .afterAmbiguousEnd(dataCommand: data, ambiguity: ambiguity, held: held, heldBytes: heldBytes)
+            contentLine(info, bytes: bytes, dataCommand: data, inHeaders: false)
+        case .authResponse(let auth):
+            // A credential: never recorded, not even its length in the dialogue.
+            clientPhase = .commands
+            if info.terminator == .lf {
+                observe(.bareLF, side: .clientToServer, context: .authResponse, info: info, line: nil)
+            }
+            pending.append(.authExchange(auth))
+        }
+    }
+
+    func replayHeld(_ held: [HeldLine], asContentOf data: Int) {
+        clientPhase = .content(dataCommand: data, inHeaders: true)
+        markContentStarted()
+        for line in held { clientLine(line.info, bytes: line.bytes) }
+    }
+
+    func replayHeldAsCommands(_ held: [HeldLine]) {
+        clientPhase = .commands
+        for line in held { clientLine(line.info, bytes: line.bytes) }
+    }
+
+    func markContentStarted() {
+        if let t = currentTransaction { record.transactions[t].contentSent = true }
+        clientFramer.keepLimit = limits.headerKeep
+        headerBytes = 0
+        currentHeader = nil
+        previousContentTerminator = .crlf
+    }
+
+    // MARK: - Commands
+
+    func command(_ info: FramedLine, bytes: [UInt8]) {
+        let command = SMTPCommand.parse(bytes)
+        if resyncClient {
+            // After a gap, wait for a line that is clearly a command.
+            guard command.isWellFormed, Self.knownVerbs.contains(command.verb) else {
+                record.undecodedLines += 1
+                return
+            }
+            resyncClient = false
+        }
+        checkCommandLine(info, bytes: bytes, verb: command.verb)
+        let index = record.commands.count
+        if index < limits.maxCommandsKept {
+            record.commands.append(CommandRecord(
+                verb: command.verb, argument: command.argument, frame: info.frame,
+                timestamp: info.timestamp, length: info.length, replyIndex: nil,
+                sentBeforePreviousReply: !pending.isEmpty,
+                pipeliningAdvertised: record.extensions.contains { $0.uppercased() == "PIPELINING" }))
+        } else {
+            record.commandsNotKept += 1
+        }
+        pending.append(.command(index))
+        switch command.verb {
+        case "HELO", "EHLO":
+            record.heloVerb = command.verb
+            record.heloArgument = command.argument
+        case "MAIL":
+            var transaction = TransactionRecord(
+                mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame)
+            transaction.mailParameters = Self.parameters(after: "FROM:", in: command.argument)
+            if let size = transaction.mailParameters.first(where: { $0.uppercased().hasPrefix("SIZE=") }) {
+                transaction.declaredSize = UInt64(size.dropFirst(5))
+            }
+            record.transactions.append(transaction)
+            currentTransaction = record.transactions.count - 1
+        case "RCPT":
+            if let t = currentTransaction {
+                record.transactions[t].rcptTo.append(Self.path(after: "TO:", in: command.argument))
+                record.transactions[t].rcptReplies.append(nil)
+            }
+        case "DATA":
+            if let t = currentTransaction { record.transactions[t].dataFrame = info.frame }
+            if record.serverBytes == 0 && !greetingSeen && record.replies.isEmpty {
+                // Nothing from the server at all (a one-sided capture): content follows.
+                clientPhase = .content(dataCommand: index, inHeaders: true)
+                markContentStarted()
+            } else {
+                clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
+            }
+        case "BDAT":
+            // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
+            // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
+            // opaque after it.
+            let parts = command.argument.split(separator: " ", omittingEmptySubsequences: true)
+            let wellFormed = parts.count == 1 || (parts.count == 2 && parts[1].uppercased() == "LAST")
+            if wellFormed, let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
+                let size = UInt64(sizeText)
+            {
+                let last = parts.count == 2
+                if let t = currentTransaction {
+                    if record.transactions[t].dataFrame == nil { record.transactions[t].dataFrame = info.frame }
+                    record.transactions[t].contentSent = true
+                    record.transactions[t].size += size
+                    if last { record.transactions[t].contentComplete = true }
+                }
+                if size > 0 {
+                    clientFramer.mode = .raw(remaining: size)
+                    clientPhase = .bdatChunk(command: index, last: last)
+                }
+            }
+        case "AUTH":
+            record.authMechanism = command.argument.uppercased()
+        case "RSET":
+            currentTransaction = nil
+        case "STARTTLS":
+            startTLSPending = true
+        case "QUIT":
+            quitSent = true
+        default:
+            break
+        }
+    }
+
+    /// Line-level checks of a command line (AUTH lines may be longer: RFC 4954 §4).
+    func checkCommandLine(_ info: FramedLine, bytes: [UInt8], verb: String) {
+        let side = Direction.clientToServer
+        if info.terminator == .lf { observe(.bareLF, side: side, context: .command, info: info, line: bytes) }
+        if info.hasBareCR { observe(.bareCR, side: side, context: .command, info: info, line: bytes) }
+        if info.length + 2 > 512 && verb != "AUTH" {
+            observe(.lineTooLong, side: side, context: .command, info: info, line: bytes,
+                    fields: [.init("length", .int(info.length + 2)), .init("limit", .int(512))])
+        }
+        if quitSent {
+            observe(.afterQuit, side: side, context: .command, info: info, line: bytes)
+        }
+        if startTLSPending {
+            observe(.starttlsInjection, side: side, context: .command, info: info, line: bytes,
+                    fields: [.init("cause", .string("pipelined_after_starttls"))])
+        }
+        if clientFramer.cleartextAfterTLSSniff {
+            clientFramer.cleartextAfterTLSSniff = false
+            observe(.starttlsInjection, side: side, context: .command, info: info, line: bytes,
+                    fields: [.init("cause", .string("cleartext_instead_of_tls"))])
+        }
+    }
+
+    func bdatChunkComplete() {
+        if case .bdatChunk = clientPhase { clientPhase = .commands }
+        if duringData != nil { finishDuringData() }
+    }
+
+    // MARK: - Message content
+
+    func contentLine(_ info: FramedLine, bytes: [UInt8], dataCommand: Int, inHeaders: Bool) {
+        let isDot = info.length == 1 && bytes.first == 0x2E
+        let previous = previousContentTerminator
+        previousContentTerminator = info.terminator
+        if let d = duringData { duringData = (d.observation, d.bytesAfter + UInt64(info.length + 2)) }
+        if isDot && info.terminator == .crlf && previous == .crlf {
+            endOfMessage(info, dataCommand: dataCommand)
+            return
+        }
+        if info.terminator == .none {
+            // The stream ended inside the message.
+            addContentSize(info.length - (bytes.first == 0x2E ? 1 : 0))
+            return
+        }
+        if let sequence = ambiguousEnd(isDot: isDot, terminator: info.terminator, previous: previous, hasCRDotCR: info.hasCRDotCR) {
+            noteAmbiguousEnd(sequence, info: info, dataCommand: dataCommand)
+        } else {
+            if info.terminator == .lf { observe(.bareLF, side: .clientToServer, context: .content, info: info, line: nil) }
+            if info.hasBareCR { observe(.bareCR, side: .clientToServer, context: .content, info: info, line: nil) }
+        }
+        if info.length + 2 > 1000 {
+            observe(.lineTooLong, side: .clientToServer, context: .content, info: info, line: Array(bytes.prefix(80)),
+                    fields: [.init("length", .int(info.length + 2)), .init("limit", .int(1000))])
+        }
+        let stuffed = bytes.first == 0x2E ? 1 : 0
+        addContentSize(info.length - stuffed + 2)
+        guard inHeaders else { return }
+        headerLine(info, bytes: bytes, dataCommand: dataCommand)
+    }
+
+    func addContentSize(_ n: Int) {
+        if let t = currentTransaction { record.transactions[t].size += UInt64(max(0, n)) }
+    }
+
+    /// `<CRLF>.<CRLF>`: the message ends (for the strict reading, too, if it was ambiguous).
+    func endOfMessage(_ info: FramedLine, dataCommand: Int) {
+        commitHeader()
+        if case .afterAmbiguousEnd(_, let ambiguity, let held, _) = clientPhase {
+            // No reply came between: the server read on, the strict way.
+            record.observations[ambiguity.observation]["server_reading"] = .string("strict")
+            record.observations[ambiguity.observation]["strict_end_frame"] = .int(Int(info.frame))
+            if let t = currentTransaction {
+                record.observations[ambiguity.observation]["strict_message_bytes"] = .int(Int(record.transactions[t].size))
+            }
+            recordLenientCommands(Array(held.dropLast()), in: ambiguity.observation)
+        }
+        if let t = currentTransaction { record.transactions[t].contentComplete = true }
+        finishDuringData()
+        pending.append(.endOfData(dataCommand))
+        clientPhase = .commands
+        clientFramer.keepLimit = limits.commandKeep
+    }
+
+    /// The end-of-data sequences that a lenient receiver accepts and a strict one does not
+    /// (CVE-2023-51764/51765/51766), named as the catalogue names them.
+    func ambiguousEnd(isDot: Bool, terminator: LineTerminator, previous: LineTerminator, hasCRDotCR: Bool) -> String? {
+        if isDot && terminator == .lf { return previous == .lf ? "<LF>.<LF>" : "<CR><LF>.<LF>" }
+        if isDot && terminator == .crlf && previous == .lf { return "<LF>.<CR><LF>" }
+        if hasCRDotCR { return "<CR>.<CR>" }
+        return nil
+    }
+
+    func noteAmbiguousEnd(_ sequence: String, info: FramedLine, dataCommand: Int) {
+        guard case .content = clientPhase else {
+            // A second ambiguity while one is pending: counted on the first.
+            if case .afterAmbiguousEnd(_, let a, _, _) = clientPhase { record.observations[a.observation].count += 1 }
+            return
+        }
+        let size = currentTransaction.map { record.transactions[$0].size } ?? 0
+        guard let index = observe(.smuggling, side: .clientToServer, context: .content, info: info, line: nil,
+                                  fields: [.init("sequence", .string(sequence)), .init("lenient_message_bytes", .int(Int(size)))],
+                                  fold: false)
+        else { return }
+        commitHeader()
+        clientPhase = .afterAmbiguousEnd(
+            dataCommand: dataCommand, ambiguity: AmbiguousEnd(observation: index, lenientSize: size, frame: info.frame),
+            held: [], heldBytes: 0)
+        clientFramer.keepLimit = limits.commandKeep  // the lines after it may be commands
+    }
+
+    /// What a lenient receiver would have taken as commands after the ambiguous end.
+    func recordLenientCommands(_ held: [HeldLine], in observation: Int) {
+        var verbs: [String] = []
+        for line in held.prefix(32) {
+            let command = SMTPCommand.parse(line.bytes)
+            if command.isWellFormed && Self.knownVerbs.contains(command.verb) { verbs.append(command.verb) }
+        }
+        record.observations[observation]["lenient_commands_after"] = .strings(verbs)
+        record.observations[observation]["lenient_lines_after"] = .int(held.count)
+    }
+
+    /// The server answered while the strict reading was still inside the message: it took the
+    /// lenient reading. The message ended at the ambiguous sequence and the held lines were
+    /// commands.
+    func adoptLenientReading(dataCommand: Int, ambiguity: AmbiguousEnd, held: [HeldLine]) {
+        record.observations[ambiguity.observation]["server_reading"] = .string("lenient")
+        recordLenientCommands(held, in: ambiguity.observation)
+        if let t = currentTransaction {
+            record.observations[ambiguity.observation]["strict_message_bytes"] = .int(Int(record.transactions[t].size))
+            record.transactions[t].size = ambiguity.lenientSize
+            record.transactions[t].contentComplete = true
+        }
+        pending.append(.endOfData(dataCommand))
+        clientFramer.keepLimit = limits.commandKeep
+        replayHeldAsCommands(held)
+    }
+
+    // MARK: - Header fields
+
+    func headerLine(_ info: FramedLine, bytes: [UInt8], dataCommand: Int) {
+        if info.length == 0 {
+            commitHeader()
+            clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
+            clientFramer.keepLimit = 2  // the body is counted, not kept
+            return
+        }
+        headerBytes += info.length
+        if headerBytes > limits.maxHeaderBytes {
+            commitHeader()
+            clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
+            clientFramer.keepLimit = 2
+            return
+        }
+        if let first = bytes.first, first == 0x20 || first == 0x09 {
+            // A folded continuation of the previous field (RFC 5322 §2.2.3).
+            if var header = currentHeader, header.value.utf8.count < 998 {
+                header.value += " " + String(decoding: bytes, as: UTF8.self).trimmingSpaces
+                currentHeader = header
+            }
+            return
+        }
+        commitHeader()
+        guard let colon = bytes.firstIndex(of: 0x3A) else { return }
+        let name = String(decoding: bytes[..<colon], as: UTF8.self).lowercased()
+        guard Self.reportedHeaders.contains(name) else { return }
+        let value = String(decoding: bytes[(colon + 1)...], as: UTF8.self).trimmingSpaces
+        currentHeader = (name, value)
+    }
+
+    func commitHeader() {
+        guard let header = currentHeader, let t = currentTransaction else {
+            currentHeader = nil
+            return
+        }
+        currentHeader = nil
+        var headers = record.transactions[t].headers
+        let raw = String(header.value.prefix(998))
+        let value = EncodedWords.decode(raw)
+        switch header.name {
+        case "date": if headers.date == nil { headers.date = raw }
+        case "from": if headers.from == nil { headers.from = value }
+        case "to": if headers.to == nil { headers.to = value }
+        case "subject":
+            if headers.subject == nil {
+                headers.subject = value
+                headers.subjectRaw = raw
+            }
+        case "message-id": if headers.messageID == nil { headers.messageID = raw }
+        default: break
+        }
+        record.transactions[t].headers = headers
+    }
+
+    // MARK: - Helpers
+
+    /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets.
+    static func path(after prefix: String, in argument: String) -> String {
+        var rest = Substring(argument)
+        if rest.uppercased().hasPrefix(prefix) { rest = rest.dropFirst(prefix.count) }
+        rest = rest.drop { $0 == " " }
+        if rest.first == "<", let close = rest.firstIndex(of: ">") {
+            return String(rest[rest.index(after: rest.startIndex)..<close])
+        }
+        return String(rest.prefix { $0 != " " })
+    }
+
+    /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…).
+    static func parameters(after prefix: String, in argument: String) -> [String] {
+        var rest = Substring(argument)
+        if rest.uppercased().hasPrefix(prefix) { rest = rest.dropFirst(prefix.count) }
+        rest = rest.drop { $0 == " " }
+        if rest.first == "<", let close = rest.firstIndex(of: ">") {
+            rest = rest[rest.index(after: close)...]
+        } else {
+            rest = rest.drop { $0 != " " }
+        }
+        return rest.split(separator: " ").prefix(16).map(String.init)
+    }
+}

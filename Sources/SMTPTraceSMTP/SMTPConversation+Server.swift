@@ -1,0 +1,223 @@
+import SMTPTraceCapture
+import SMTPTraceTCP
+
+/// The server side of the dialogue: reply lines, multi-line replies, and pairing each reply
+/// with what it answers.
+extension SMTPConversation {
+    /// Reply codes that answer one command only.
+    static let onlyAnswers: [Int: String] = [354: "DATA", 334: "AUTH", 221: "QUIT"]
+
+    func serverLine(_ info: FramedLine, bytes: [UInt8]) {
+        let side = Direction.serverToClient
+        if serverFramer.cleartextAfterTLSSniff {
+            serverFramer.cleartextAfterTLSSniff = false
+            observe(.starttlsInjection, side: side, context: .reply, info: info, line: bytes,
+                    fields: [.init("cause", .string("server_cleartext_after_220"))])
+        }
+        if info.terminator == .lf { observe(.bareLF, side: side, context: .reply, info: info, line: bytes) }
+        if info.hasBareCR { observe(.bareCR, side: side, context: .reply, info: info, line: bytes) }
+        if info.length + 2 > 512 {
+            observe(.lineTooLong, side: side, context: .reply, info: info, line: bytes,
+                    fields: [.init("length", .int(info.length + 2)), .init("limit", .int(512))])
+        }
+        if quitAcknowledged {
+            observe(.afterQuit, side: side, context: .reply, info: info, line: bytes)
+        }
+        guard let line = SMTPReplyLine.parse(bytes) else {
+            record.undecodedLines += 1
+            if !resyncServer && info.terminator != .none {
+                observe(.badReply, side: side, context: .reply, info: info, line: bytes,
+                        fields: [.init("cause", .string("malformed"))])
+            }
+            return
+        }
+        // After a gap the partial reply was dropped; the next reply line starts afresh.
+        resyncServer = false
+        if var partial = partialReply, line.code != partial.code, clientLineDuringPartialReply {
+            // The multi-line reply was never terminated and the client has spoken since:
+            // this line starts the answer to something new.
+            partial.inconsistent = true
+            partialReply = nil
+            completeReply(partial)
+        }
+        if var partial = partialReply {
+            partial.lines += 1
+            if line.code != partial.code { partial.inconsistent = true }
+            if info.frame != partial.lastFrame {
+                partial.packets += 1
+                partial.lastFrame = info.frame
+            }
+            if partial.extensions.count < 64 { partial.extensions.append(line.text) }
+            partialReply = partial
+        } else {
+            clientLineDuringPartialReply = false
+            partialReply = PartialReply(code: line.code, text: line.text, frame: info.frame,
+                                        timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
+                                        inconsistent: false, extensions: [])
+        }
+        if line.isLast, let reply = partialReply {
+            partialReply = nil
+            completeReply(reply)
+        }
+    }
+
+    /// The message's DATA command index while its content (or a BDAT chunk) is still in transit.
+    var dataInTransit: Int? {
+        switch clientPhase {
+        case .content(let data, _): return data
+        case .afterAmbiguousEnd: return nil  // handled as the lenient reading
+        case .bdatChunk(let command, _):
+            if case .raw = clientFramer.mode { return command }
+            return nil
+        default: return nil
+        }
+    }
+
+    func completeReply(_ partial: PartialReply) {
+        if case .afterAmbiguousEnd(let data, let ambiguity, let held, _) = clientPhase {
+            adoptLenientReading(dataCommand: data, ambiguity: ambiguity, held: held)
+        }
+        let target: ReplyTarget
+        let greetingCode = partial.code == 220 || partial.code == 554 || partial.code == 421
+        var frontIsStartTLS = false
+        if case .command(let i)? = pending.first, i < record.commands.count, record.commands[i].verb == "STARTTLS" {
+            frontIsStartTLS = true
+        }
+        let inTransit = dataInTransit
+        if !greetingSeen && greetingCode && !frontIsStartTLS {
+            target = .greeting
+        } else if let data = inTransit, pending.first != .command(data) {
+            // Nothing of the client's is awaiting a reply but the message it is sending.
+            target = .duringData(data)
+        } else if let verb = Self.onlyAnswers[partial.code], let match = pendingCommand(verb, behindFront: true) {
+            // Only DATA is answered by 354 (AUTH by 334, QUIT by 221): the replies to the
+            // commands queued before it never came, and pairing resumes here.
+            while let front = pending.popFirst(), front != .command(match) {}
+            target = .command(match)
+        } else if let front = pending.popFirst() {
+            target = front
+        } else if clientGapUnanswered {
+            target = .lostCommand
+        } else {
+            target = .unsolicited
+        }
+        clientGapUnanswered = false
+        clientLineSinceLastReply = false
+        greetingSeen = true
+        let replyIndex = record.replies.count
+        record.replies.append(ReplyRecord(
+            code: partial.code, enhancedCode: enhancedStatusCode(in: partial.text, replyCode: partial.code),
+            text: String(partial.text.prefix(512)), lineCount: partial.lines, packetCount: partial.packets,
+            frame: partial.frame, timestamp: partial.timestamp, target: target,
+            inconsistentCodes: partial.inconsistent))
+        if partial.inconsistent {
+            observe(.badReply, side: .serverToClient, context: .reply, frame: partial.frame, timestamp: partial.timestamp,
+                    line: String(partial.text.prefix(200)),
+                    fields: [.init("cause", .string("codes_differ")), .init("reply_code", .int(partial.code))])
+        }
+        if let data = inTransit { noteReplyDuringData(partial, dataCommand: data) }
+        apply(partial, replyIndex: replyIndex, to: target)
+    }
+
+    /// A reply while the message (or a BDAT chunk) was still arriving: one observation per
+    /// message, listing every such reply's code.
+    func noteReplyDuringData(_ partial: PartialReply, dataCommand data: Int) {
+        if let d = duringData {
+            var codes: [String] = []
+            if case .strings(let c)? = record.observations[d.observation]["reply_codes"] { codes = c }
+            record.observations[d.observation]["reply_codes"] = .strings(codes + [String(partial.code)])
+        } else if let index = observe(
+            .replyDuringData, side: .serverToClient, context: .reply, frame: partial.frame,
+            timestamp: partial.timestamp, line: String(partial.code) + " " + partial.text,
+            fields: [
+                .init("reply_code", .int(partial.code)), .init("reply_codes", .strings([String(partial.code)])),
+                .init("command_frame", .int(data < record.commands.count ? Int(record.commands[data].frame) : 0)),
+                .init("bdat", .bool(data < record.commands.count && record.commands[data].verb == "BDAT")),
+            ], fold: false)
+        {
+            duringData = (index, 0)
+        }
+    }
+
+    /// What a reply changes in the dialogue, by what it answers.
+    func apply(_ partial: PartialReply, replyIndex: Int, to target: ReplyTarget) {
+        let positive = (200..<400).contains(partial.code)
+        switch target {
+        case .greeting, .unsolicited, .lostCommand:
+            if target == .greeting { record.greeting = partial.code }
+        case .duringData:
+            if let t = currentTransaction, record.transactions[t].reply == nil {
+                record.transactions[t].reply = partial.code
+                record.transactions[t].replyFrame = partial.frame
+            }
+        case .endOfData:
+            if let t = currentTransaction {
+                record.transactions[t].reply = partial.code
+                record.transactions[t].replyFrame = partial.frame
+            }
+        case .authExchange(let auth):
+            if partial.code == 334 { clientPhase = .authResponse(authCommand: auth) }
+        case .command(let i):
+            guard i < record.commands.count else { break }
+            record.commands[i].replyIndex = replyIndex
+            switch record.commands[i].verb {
+            case "EHLO":
+                if positive {
+                    record.extensions = partial.extensions.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+                }
+            case "MAIL":
+                if let t = currentTransaction, record.transactions[t].mailFrame == record.commands[i].frame {
+                    record.transactions[t].mailReply = partial.code
+                }
+            case "RCPT":
+                if let t = currentTransaction,
+                    let slot = record.transactions[t].rcptReplies.firstIndex(where: { $0 == nil })
+                {
+                    record.transactions[t].rcptReplies[slot] = partial.code
+                }
+            case "DATA":
+                if let t = currentTransaction, record.transactions[t].dataFrame == record.commands[i].frame {
+                    record.transactions[t].dataReply = partial.code
+                }
+                if case .awaitingDataReply(let data, let held, _) = clientPhase, data == i {
+                    if partial.code == 354 {
+                        replayHeld(held, asContentOf: data)
+                    } else {
+                        replayHeldAsCommands(held)
+                    }
+                }
+            case "BDAT":
+                if let t = currentTransaction, record.transactions[t].contentComplete,
+                    record.transactions[t].reply == nil,
+                    record.commands[i].argument.uppercased().hasSuffix("LAST")
+                {
+                    record.transactions[t].reply = partial.code
+                    record.transactions[t].replyFrame = partial.frame
+                }
+            case "AUTH":
+                if partial.code == 334 { clientPhase = .authResponse(authCommand: i) }
+            case "STARTTLS":
+                startTLSPending = false
+                if partial.code == 220 {
+                    clientFramer.mode = .sniffTLS
+                    serverFramer.mode = .sniffTLS
+                }
+            case "QUIT":
+                if partial.code == 221 { quitAcknowledged = true }
+            default:
+                break
+            }
+        }
+    }
+
+    /// The index of the first `verb` command waiting in `pending` behind another entry (nil
+    /// when it is at the front already, or when the front is an AUTH exchange step).
+    func pendingCommand(_ verb: String, behindFront: Bool) -> Int? {
+        if case .authExchange? = pending.first { return nil }
+        for (position, target) in pending.enumerated() {
+            guard case .command(let i) = target, i < record.commands.count else { continue }
+            if record.commands[i].verb == verb { return position == 0 && behindFront ? nil : i }
+        }
+        return nil
+    }
+}
