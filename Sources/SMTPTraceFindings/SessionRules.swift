@@ -4,7 +4,7 @@ import SMTPTraceSMTP
 /// never bytes or packets.
 enum SessionRules {
     static func evaluate(_ record: SMTPSessionRecord) -> [Finding] {
-        var findings: [Finding] = []
+        var findings: [Finding] = SMTPRules.evaluate(record)
         if let tcp = record.tcp {
             findings += TCPRules.evaluate(tcp.summary, session: record.id, close: record.close)
         }

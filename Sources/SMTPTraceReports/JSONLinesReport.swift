@@ -58,6 +58,7 @@ public enum JSONLinesReport {
             ("helo", helo),
             ("extensions", .array(s.extensions.map { .string($0) })),
             ("tls", .bool(s.tls)),
+            ("tls_decrypted", .bool(s.tlsDecrypted)),
             ("auth", .optional(s.authMechanism)),
             ("transactions", .array(s.transactions.map(transaction))),
             ("messages", .int(Int64(s.messageCount))),

@@ -78,6 +78,7 @@ extension SMTPConversation {
             resyncClient = false
         }
         checkCommandLine(info, bytes: bytes, verb: command.verb)
+        if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.verb }
         let index = record.commands.count
         if index < limits.maxCommandsKept {
             record.commands.append(CommandRecord(
@@ -109,13 +110,9 @@ extension SMTPConversation {
             }
         case "DATA":
             if let t = currentTransaction { record.transactions[t].dataFrame = info.frame }
-            if record.serverBytes == 0 && !greetingSeen && record.replies.isEmpty {
-                // Nothing from the server at all (a one-sided capture): content follows.
-                clientPhase = .content(dataCommand: index, inHeaders: true)
-                markContentStarted()
-            } else {
-                clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
-            }
+            // Held until the reply says what follows; a capture with no reply at all (one
+            // side only) takes them as content at the end, or when the hold overflows.
+            clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
         case "BDAT":
             // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
             // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
@@ -184,7 +181,6 @@ extension SMTPConversation {
         let isDot = info.length == 1 && bytes.first == 0x2E
         let previous = previousContentTerminator
         previousContentTerminator = info.terminator
-        if let d = duringData { duringData = (d.observation, d.bytesAfter + UInt64(info.length + 2)) }
         if isDot && info.terminator == .crlf && previous == .crlf {
             endOfMessage(info, dataCommand: dataCommand)
             return

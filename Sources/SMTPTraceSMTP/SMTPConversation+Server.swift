@@ -135,7 +135,7 @@ extension SMTPConversation {
                 .init("bdat", .bool(data < record.commands.count && record.commands[data].verb == "BDAT")),
             ], fold: false)
         {
-            duringData = (index, 0)
+            duringData = (index, record.clientBytes)
         }
     }
 
@@ -199,6 +199,7 @@ extension SMTPConversation {
             case "STARTTLS":
                 startTLSPending = false
                 if partial.code == 220 {
+                    startTLSAnswered = true
                     clientFramer.mode = .sniffTLS
                     serverFramer.mode = .sniffTLS
                 }

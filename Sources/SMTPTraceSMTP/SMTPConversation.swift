@@ -92,11 +92,14 @@ public final class SMTPConversation {
     var headerBytes = 0
     var currentHeader: (name: String, value: String)? = nil
     var currentTransaction: Int? = nil
-    /// The reply-during-data observation of the message in transit, and the client octets sent
-    /// since its first reply.
-    var duringData: (observation: Int, bytesAfter: UInt64)? = nil
+    /// The reply-during-data observation of the message in transit, and the client's octet
+    /// count when its first reply came.
+    var duringData: (observation: Int, clientBytesAtReply: UInt64)? = nil
     /// STARTTLS was sent and not answered yet.
     var startTLSPending = false
+    /// The verb of the first command after STARTTLS was answered 220.
+    var firstCommandAfterStartTLSReply: String? = nil
+    var startTLSAnswered = false
     /// Index of the folded observation per kind, side and context.
     var observationIndex: [String: Int] = [:]
 
@@ -119,9 +122,6 @@ public final class SMTPConversation {
         var position = 0
         if side == .clientToServer {
             record.clientBytes += UInt64(chunk.bytes.count)
-            if let d = duringData, case .bdatChunk = clientPhase {
-                duringData = (d.observation, d.bytesAfter + UInt64(chunk.bytes.count))
-            }
             while let output = clientFramer.next(from: chunk, position: &position) {
                 switch output {
                 case .line(let info): clientLine(info, bytes: clientFramer.line)
@@ -194,10 +194,12 @@ public final class SMTPConversation {
             unterminated.inconsistent = true
             completeReply(unterminated)
         }
-        switch clientPhase {
-        case .awaitingDataReply(let data, let held, _):
-            // No verdict ever came: what followed DATA is taken as its content.
+        // No verdict ever came: what followed DATA is taken as its content (and a DATA
+        // among those lines holds the rest in turn).
+        while case .awaitingDataReply(let data, let held, _) = clientPhase {
             replayHeld(held, asContentOf: data)
+        }
+        switch clientPhase {
         case .afterAmbiguousEnd(_, let ambiguity, let held, _):
             // No reply showed the server's reading: the strict one stands, both are reported.
             record.observations[ambiguity.observation]["server_reading"] = .string("unknown")
@@ -208,6 +210,7 @@ public final class SMTPConversation {
         finishDuringData()
         commitHeader()
         if clientFramer.sawTLS || serverFramer.sawTLS { record.tls = true }
+        detectDecryptedTLS()
         if record.end < timestamp { record.end = timestamp }
         if quitAcknowledged {
             record.close = .quit
@@ -243,7 +246,8 @@ public final class SMTPConversation {
     func observe(_ kind: SMTPObservation.Kind, side: Direction, context: SMTPObservation.Context, frame: UInt64,
                  timestamp: CaptureTimestamp, line: String?, fields: [SMTPObservation.Field] = [],
                  fold: Bool = true) -> Int? {
-        let key = "\(kind.rawValue)/\(side.rawValue)/\(context.rawValue)"
+        var key = "\(kind.rawValue)/\(side.rawValue)/\(context.rawValue)"
+        if let cause = fields.first(where: { $0.key == "cause" }), case .string(let c) = cause.value { key += "/" + c }
         if fold, let index = observationIndex[key] {
             record.observations[index].count += 1
             return index
@@ -256,6 +260,26 @@ public final class SMTPConversation {
         return index
     }
 
+    /// Both sides went on in cleartext after STARTTLS's 220, the client starting afresh with
+    /// EHLO/HELO as RFC 3207 §4.2 requires inside TLS: the TLS layer was taken off the capture
+    /// (a decrypted capture), nobody injected anything. The
+    /// session counts as TLS; the cleartext-after-STARTTLS observations are withdrawn.
+    func detectDecryptedTLS() {
+        let causes = record.observations.compactMap { o -> String? in
+            guard o.kind == .starttlsInjection, case .string(let c)? = o["cause"] else { return nil }
+            return c
+        }
+        guard causes.contains("cleartext_instead_of_tls"), causes.contains("server_cleartext_after_220"),
+            firstCommandAfterStartTLSReply == "EHLO" || firstCommandAfterStartTLSReply == "HELO"
+        else { return }
+        record.observations.removeAll { o in
+            guard o.kind == .starttlsInjection, case .string(let c)? = o["cause"] else { return false }
+            return c == "cleartext_instead_of_tls" || c == "server_cleartext_after_220"
+        }
+        record.tls = true
+        record.tlsDecrypted = true
+    }
+
     /// A reply that came while a BDAT chunk was in transit (a gap may have swallowed the rest).
     func isBDATInTransit(_ target: ReplyTarget) -> Bool {
         guard case .duringData(let i) = target, i < record.commands.count else { return false }
@@ -265,7 +289,7 @@ public final class SMTPConversation {
     /// Ends the reply-during-data account of a message: how much the client sent after it.
     func finishDuringData() {
         guard let d = duringData else { return }
-        record.observations[d.observation]["client_bytes_after"] = .int(Int(d.bytesAfter))
+        record.observations[d.observation]["client_bytes_after"] = .int(Int(record.clientBytes - d.clientBytesAtReply))
         duringData = nil
     }
 }

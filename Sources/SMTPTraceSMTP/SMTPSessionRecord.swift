@@ -145,6 +145,9 @@ public struct SMTPSessionRecord: Sendable {
     public var transactions: [TransactionRecord] = []
     /// STARTTLS was answered 220 and a TLS handshake followed.
     public var tls = false
+    /// The dialogue went on in cleartext after STARTTLS on both sides: a capture whose TLS
+    /// layer was decrypted.
+    public var tlsDecrypted = false
     /// The session used implicit TLS (port 465): nothing to decode.
     public var implicitTLS = false
     /// SASL mechanism of the last AUTH command.
@@ -218,6 +221,7 @@ public struct SessionTCPEvidence: Sendable, Equatable {
             if let reset = s.reset { s.reset?.side = reset.side.reversed }
             for i in s.gaps.indices { s.gaps[i].side = s.gaps[i].side.reversed }
             s.bytesAfterPeerFIN = s.bytesAfterPeerFIN.reversed()
+            s.packetsBySide = s.packetsBySide.reversed()
             swap(&s.client, &s.server)
         }
         self.summary = s

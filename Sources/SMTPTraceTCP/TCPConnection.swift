@@ -50,6 +50,7 @@ public final class TCPConnection {
     var ignoredResets = 0
     var gaps: [TCPConnectionSummary.Gap] = []
     var bytesAfterPeerFIN: [UInt64] = [0, 0]
+    var packetsBySide: [UInt64] = [0, 0]
     var handshakeCompleted = false
 
     /// How a connection's client and server were told apart.
@@ -92,7 +93,8 @@ public final class TCPConnection {
             connectionID: id, client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame,
             firstTimestamp: firstTimestamp, lastTimestamp: lastTimestamp, midstream: startedMidstream,
             handshakeCompleted: handshakeCompleted, closeReason: closeReason, fins: fins, reset: resetSeen,
-            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: bytesAfterPeerFIN, counters: counters)
+            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: bytesAfterPeerFIN,
+            counters: counters, packetsBySide: packetsBySide)
     }
 
     public var counters: ReassemblyCounters {

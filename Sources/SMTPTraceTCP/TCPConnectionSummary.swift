@@ -71,9 +71,15 @@ public struct TCPConnectionSummary: Sendable, Equatable {
     public var bytesAfterPeerFIN: [UInt64]
     public var counters: ReassemblyCounters
 
-    /// One side finished and the other neither closed nor reset.
+    /// Packets captured from each side (indexed by `Direction.rawValue` of the sender).
+    public var packetsBySide: [UInt64]
+
+    /// One side finished and the other neither closed nor reset — and the other side was seen
+    /// at all (a capture of one direction cannot tell).
     public var isHalfOpen: Bool {
-        fins.count == 1 && reset == nil
-            && [ConnectionCloseReason.captureEnd, .idleTimeout, .evicted].contains(closeReason)
+        guard fins.count == 1, reset == nil,
+            [ConnectionCloseReason.captureEnd, .idleTimeout, .evicted].contains(closeReason)
+        else { return false }
+        return packetsBySide[fins[0].side.reversed.rawValue] > 0
     }
 }

@@ -147,6 +147,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         connection.lastFrame = segment.frameNumber
         connection.lastTimestamp = segment.timestamp
         connection.packets += 1
+        connection.packetsBySide[direction.rawValue] += 1
         connection.payloadBytes += UInt64(segment.payload.count + segment.missingPayloadLength)
 
         if flags.contains(.syn) {

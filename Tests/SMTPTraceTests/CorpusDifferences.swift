@@ -9,9 +9,9 @@ enum CorpusDifferences {
 
     static let explained: [String: String] = [
         "arkime/smtp-decrypted.pcap": "frames 29-32 are first copies that tshark flags as spurious retransmissions and skips (it misses QUIT in frame 32); BDAT LAST chunks in frames 51 and 78 are not decoded by tshark; the 221 of frame 86 is skipped as a retransmission",
-        "arkime/smtp-html.pcap": "one client-only packet with bare-LF lines: tshark shows only text; HELO and DATA are commands by any reading, and 'finish' follows a '.\\n' end of data (the lenient reading; the strict one is the smtp.smuggling case)",
+        "arkime/smtp-html.pcap": "one client-only packet with bare-LF lines: tshark shows only text; HELO and DATA are commands by any reading (what follows the '.\\n' is reported by smtp.smuggling under both readings)",
         "arkime/smtp-moloch-bof.pcap": pipelinedSegment + " (frame 4; replies in frame 6, 221 in frame 24)",
-        "arkime/smtp-subject-multi-nospace.pcap": "client-only capture: tshark decodes no command in frame 4; after the '.\\n' end of data the last '\\n' is an empty command line",
+        "arkime/smtp-subject-multi-nospace.pcap": "client-only capture: tshark decodes no command in frame 4, which holds EHLO, MAIL, RCPT and DATA before the message (ended by an ambiguous '.\\n', see smtp.smuggling)",
         "arkime/smtp-subject-utf8-q.pcap": quitAfterDot + " (frame 13, 221 in frame 16)",
         "arkime/smtp-subject-windows.pcap": pipelinedSegment + " (frame 4); the greeting is one 4-line 220 reply split over frames 8 and 10, which tshark counts twice; the empty line got '500 Command unrecognized: \"\"' (frame 20)",
         "arkime/socks5-smtp-503.pcap": "SMTP behind a SOCKS5 handshake on port 1080 (frames 5-11): tshark misses EHLO (frame 14), which the server answered 250 (frame 16)",

@@ -1,0 +1,462 @@
+import SMTPTraceCapture
+import SMTPTraceSMTP
+import SMTPTraceTCP
+
+/// The rules that turn a finished session record into `smtp.*` findings. They read the
+/// record (commands, replies, transactions, observations), never bytes or packets.
+enum SMTPRules {
+    /// At most this many findings of one id per session.
+    static let perIDLimit = 8
+
+    static func evaluate(_ s: SMTPSessionRecord) -> [Finding] {
+        var findings: [Finding] = []
+        findings += observations(s)
+        findings += hello(s)
+        findings += missingHelo(s)
+        findings += sequence(s)
+        findings += replies(s)
+        findings += earlyTalker(s)
+        findings += pipelining(s)
+        findings += sizeExceeded(s)
+        findings += authCleartext(s)
+        return findings
+    }
+
+    // MARK: - Helpers
+
+    static func reply(_ s: SMTPSessionRecord, of command: CommandRecord) -> ReplyRecord? {
+        command.replyIndex.map { s.replies[$0] }
+    }
+
+    static func party(_ side: Direction) -> Party { side == .clientToServer ? .client : .server }
+    static func name(_ side: Direction) -> String { side == .clientToServer ? "client" : "server" }
+
+    static func replyText(_ r: ReplyRecord) -> String { r.text.isEmpty ? String(r.code) : "\(r.code) \(r.text)" }
+
+    static func commandLine(_ c: CommandRecord) -> String { c.argument.isEmpty ? c.verb : "\(c.verb) \(c.argument)" }
+
+    /// Whether a successful STARTTLS came before this frame (what follows is normally unseen;
+    /// a capture that shows it was decrypted).
+    static func afterTLS(_ s: SMTPSessionRecord, frame: UInt64) -> Bool {
+        // (`tlsDecrypted` sessions show it; it was inside TLS all the same.)
+        s.commands.contains { $0.verb == "STARTTLS" && $0.frame < frame && reply(s, of: $0)?.code == 220 }
+    }
+
+    // MARK: - Line-level observations
+
+    static func observations(_ s: SMTPSessionRecord) -> [Finding] {
+        var findings: [Finding] = []
+        for o in s.observations {
+            var evidence: [(key: String, value: EvidenceValue)] = []
+            for field in o.fields {
+                switch field.value {
+                case .int(let i): evidence.append((field.key, .int(i)))
+                case .string(let t): evidence.append((field.key, .string(t)))
+                case .bool(let b): evidence.append((field.key, .bool(b)))
+                case .strings(let list): evidence.append((field.key, .string(list.joined(separator: ","))))
+                }
+            }
+            if o.count > 1 { evidence.append(("occurrences", .int(o.count))) }
+            let side = name(o.side)
+            let times = o.count > 1 ? " (\(o.count) times; the first shown)" : ""
+            let kind: FindingKind
+            let message: String
+            var severity: Severity? = nil
+            switch o.kind {
+            case .replyDuringData:
+                kind = .replyDuringData
+                let codes: String
+                if case .strings(let list)? = o["reply_codes"] { codes = list.joined(separator: " then ") } else { codes = "?" }
+                let bdat = o["bdat"] == .bool(true)
+                var text = "the server replied \(codes) while the client's \(bdat ? "BDAT chunk" : "message") was still being sent"
+                if case .int(let f)? = o["command_frame"] { text += " (\(bdat ? "BDAT" : "DATA") in frame \(f))" }
+                if case .int(let n)? = o["client_bytes_after"] { text += "; the client sent \(n) more bytes after the first reply" }
+                message = text
+            case .lineTooLong:
+                kind = .lineTooLong
+                var length = 0, limit = 0
+                if case .int(let l)? = o["length"] { length = l }
+                if case .int(let m)? = o["limit"] { limit = m }
+                let what = o.context == .content ? "text line" : (o.context == .reply ? "reply line" : "command line")
+                message = "\(side) \(what) of \(length) octets, over the \(limit)-octet limit\(times)"
+            case .bareLF:
+                kind = .bareLF
+                message = "\(side) \(contextName(o.context)) line ended by a bare LF instead of CRLF\(times)"
+            case .bareCR:
+                kind = .bareCR
+                message = "\(side) \(contextName(o.context)) line holds a bare CR\(times)"
+            case .smuggling:
+                kind = .smuggling
+                message = smugglingMessage(o)
+            case .starttlsInjection:
+                kind = .starttlsInjection
+                let cause: String
+                if case .string(let c)? = o["cause"] { cause = c } else { cause = "" }
+                switch cause {
+                case "pipelined_after_starttls":
+                    message = "the client sent commands after STARTTLS before its reply: a server that buffers them would run them inside TLS\(times)"
+                case "server_cleartext_after_220":
+                    message = "the server sent cleartext after its 220 to STARTTLS instead of a TLS handshake (or the capture was decrypted)"
+                default:
+                    message = "the client went on in cleartext after STARTTLS was answered 220, with no TLS handshake (or the capture was decrypted)"
+                }
+            case .afterQuit:
+                kind = .afterQuit
+                message = o.side == .clientToServer
+                    ? "the client sent commands after QUIT\(times)" : "the server sent replies after its 221\(times)"
+            case .badReply:
+                kind = .badReply
+                if case .string("codes_differ")? = o["cause"] {
+                    message = "a multi-line reply whose lines disagree on the code (or that was never terminated)"
+                } else {
+                    message = "a reply line that does not start with a three-digit code\(times)"
+                }
+                severity = nil
+            }
+            findings.append(Finding(
+                kind: kind, severity: severity, session: s.id, party: party(o.side), frame: o.frame, timestamp: o.timestamp,
+                message: message, line: o.line, evidence: evidence))
+        }
+        return findings
+    }
+
+    static func contextName(_ c: SMTPObservation.Context) -> String {
+        switch c {
+        case .command: "command"
+        case .content: "message"
+        case .reply: "reply"
+        case .authResponse: "AUTH response"
+        }
+    }
+
+    static func smugglingMessage(_ o: SMTPObservation) -> String {
+        var sequence = "?", reading = "unknown"
+        if case .string(let s)? = o["sequence"] { sequence = s }
+        if case .string(let r)? = o["server_reading"] { reading = r }
+        var lenientBytes = 0, strictBytes: Int? = nil
+        if case .int(let b)? = o["lenient_message_bytes"] { lenientBytes = b }
+        if case .int(let b)? = o["strict_message_bytes"] { strictBytes = b }
+        var commands: [String] = []
+        if case .strings(let c)? = o["lenient_commands_after"] { commands = c }
+        var text = "ambiguous end of data \(sequence): a lenient receiver ends the message here (\(lenientBytes) bytes)"
+        text += commands.isEmpty
+            ? " and reads what follows as commands"
+            : " and runs the \(commands.count) commands that follow inside the body (\(commands.prefix(6).joined(separator: ", ")))"
+        text += "; a strict receiver (only <CRLF>.<CRLF>) reads on as message content"
+        if let strictBytes { text += " (\(strictBytes) bytes)" }
+        switch reading {
+        case "lenient": text += "; this server took the lenient reading"
+        case "strict": text += "; this server took the strict reading"
+        default: text += "; no reply shows which reading this server took"
+        }
+        return text
+    }
+
+    // MARK: - HELO/EHLO
+
+    static func hello(_ s: SMTPSessionRecord) -> [Finding] {
+        var findings: [Finding] = []
+        let hellos = s.commands.indices.filter { s.commands[$0].verb == "HELO" || s.commands[$0].verb == "EHLO" }
+        var syntaxCount = 0, rejectedCount = 0
+        for i in hellos {
+            let c = s.commands[i]
+            let defect = HeloDefect.of(c.argument)
+            if let defect, syntaxCount < perIDLimit {
+                syntaxCount += 1
+                findings.append(Finding(
+                    kind: .heloSyntax, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
+                    message: "\(c.verb) argument \(defectDescription(defect)): RFC 5321 wants a domain or an address literal",
+                    line: commandLine(c),
+                    evidence: [("cause", .string(defect.rawValue)), ("argument", .string(c.argument))]))
+            }
+            guard let r = reply(s, of: c), r.code >= 500 else { continue }
+            let unknownEHLO = c.verb == "EHLO" && (r.code == 500 || r.code == 502)
+            if !unknownEHLO && rejectedCount < perIDLimit {
+                rejectedCount += 1
+                var evidence: [(key: String, value: EvidenceValue)] = [
+                    ("reply_code", .int(r.code)), ("command_frame", .int(Int(c.frame))), ("argument", .string(c.argument)),
+                ]
+                if let e = r.enhancedCode { evidence.append(("enhanced_code", .string(e))) }
+                if let defect { evidence.insert(("cause", .string(defect.rawValue)), at: 0) }
+                let why = defect.map { " because its argument \(defectDescription($0))" }
+                    ?? (r.code == 501 ? " although its argument is a valid domain" : " by policy")
+                findings.append(Finding(
+                    kind: .heloRejected, session: s.id, party: defect != nil || r.code == 501 ? .client : .server,
+                    frame: r.frame, timestamp: r.timestamp,
+                    message: "\(c.verb) (frame \(c.frame)) refused with \(r.code)\(why)",
+                    line: replyText(r), evidence: evidence))
+            }
+            if c.verb == "EHLO" && [500, 501, 502].contains(r.code) {
+                findings.append(fallback(s, ehlo: i, refusal: r))
+            }
+        }
+        // No greeting accepted at all, though one was tried.
+        let attempts = hellos.compactMap { i -> (CommandRecord, ReplyRecord)? in
+            reply(s, of: s.commands[i]).map { (s.commands[i], $0) }
+        }
+        if !attempts.isEmpty, !attempts.contains(where: { (200..<300).contains($0.1.code) }),
+            let last = attempts.last, !afterTLS(s, frame: last.0.frame)
+        {
+            let defective = attempts.contains { HeloDefect.of($0.0.argument) != nil }
+            findings.append(Finding(
+                kind: .noGreetingAccepted, session: s.id, party: defective ? .client : .server,
+                frame: last.1.frame, timestamp: last.1.timestamp,
+                message: "no HELO/EHLO was accepted (\(attempts.count) tried, the last refused with \(last.1.code)): no mail could move in this session",
+                line: replyText(last.1),
+                evidence: [("attempts", .int(attempts.count)), ("reply_code", .int(last.1.code))]))
+        }
+        return findings
+    }
+
+    static func defectDescription(_ d: HeloDefect) -> String {
+        switch d {
+        case .missing: "is missing"
+        case .trailingDot: "ends with a dot"
+        case .trailingSpace: "ends with a space"
+        case .bareIP: "is an IP address without brackets"
+        case .invalid: "is not a valid domain"
+        }
+    }
+
+    /// EHLO refused (500/501/502): did the client fall back to HELO, with or without RSET, and
+    /// did it work? Info when it worked, warning otherwise.
+    static func fallback(_ s: SMTPSessionRecord, ehlo i: Int, refusal: ReplyRecord) -> Finding {
+        var j = i + 1
+        var rset: (CommandRecord, ReplyRecord?)? = nil
+        while j < s.commands.count, s.commands[j].verb == "RSET" {
+            rset = (s.commands[j], reply(s, of: s.commands[j]))
+            j += 1
+        }
+        let helo = j < s.commands.count && s.commands[j].verb == "HELO" ? s.commands[j] : nil
+        let heloReply = helo.flatMap { reply(s, of: $0) }
+        let outcome: String
+        if helo == nil {
+            outcome = "no_fallback"
+        } else if let code = heloReply?.code, (200..<300).contains(code) {
+            outcome = "accepted"
+        } else {
+            outcome = heloReply == nil ? "unanswered" : "refused"
+        }
+        var evidence: [(key: String, value: EvidenceValue)] = [
+            ("ehlo_frame", .int(Int(s.commands[i].frame))), ("ehlo_reply", .int(refusal.code)),
+            ("rset", .bool(rset != nil)), ("outcome", .string(outcome)),
+        ]
+        if let rsetReply = rset?.1 { evidence.append(("rset_reply", .int(rsetReply.code))) }
+        if let helo { evidence.append(("helo_frame", .int(Int(helo.frame)))) }
+        if let heloReply { evidence.append(("helo_reply", .int(heloReply.code))) }
+        var message = "EHLO refused with \(refusal.code)"
+        if let helo {
+            message += rset.map { r in ", RSET" + (r.1.map { " (\($0.code)\($0.code == 503 ? ", tolerated per RFC 1869" : ""))" } ?? "") } ?? ""
+            message += ", then HELO (frame \(helo.frame))"
+            switch outcome {
+            case "accepted": message += " accepted with \(heloReply!.code): the client fell back to HELO"
+            case "refused": message += " refused too with \(heloReply!.code): the fallback failed"
+            default: message += " got no reply"
+            }
+        } else {
+            message += ", and the client never fell back to HELO"
+        }
+        return Finding(
+            kind: .ehloFallback, severity: outcome == "accepted" ? .info : .warning, session: s.id,
+            party: refusal.code == 501 ? .client : .server, frame: refusal.frame, timestamp: refusal.timestamp,
+            message: message, line: replyText(refusal), evidence: evidence)
+    }
+
+    // MARK: - Order of commands
+
+    static let transactionVerbs: Set<String> = ["MAIL", "RCPT", "DATA", "BDAT"]
+
+    /// MAIL (or RCPT/DATA/BDAT) before any accepted HELO/EHLO.
+    static func missingHelo(_ s: SMTPSessionRecord) -> [Finding] {
+        guard !s.midstream else { return [] }
+        var accepted = false
+        for c in s.commands {
+            if c.verb == "HELO" || c.verb == "EHLO" {
+                // Unanswered (a capture of one side) counts as accepted: nothing shows otherwise.
+                if (reply(s, of: c)?.code).map({ (200..<300).contains($0) }) ?? true { accepted = true }
+                continue
+            }
+            if c.verb == "STARTTLS" { continue }
+            guard transactionVerbs.contains(c.verb), !accepted else { continue }
+            if afterTLS(s, frame: c.frame) { return [] }
+            let r = reply(s, of: c)
+            var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
+            let verdict: String
+            if let r {
+                let took = r.code < 400
+                evidence += [("reply_code", .int(r.code)), ("accepted_by_server", .bool(took))]
+                verdict = took ? "; the server accepted it anyway (\(r.code)), a lax server" : "; the server refused it (\(r.code))"
+            } else {
+                verdict = "; it got no reply"
+            }
+            let tried = s.commands.contains { ($0.verb == "HELO" || $0.verb == "EHLO") && $0.frame < c.frame }
+            return [Finding(
+                kind: .missingHelo, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
+                message: "\(c.verb) sent before any \(tried ? "accepted " : "")HELO/EHLO\(verdict)",
+                line: commandLine(c), evidence: evidence)]
+        }
+        return []
+    }
+
+    /// RCPT before MAIL, DATA before any RCPT, MAIL inside an open transaction (client order).
+    static func sequence(_ s: SMTPSessionRecord) -> [Finding] {
+        var findings: [Finding] = []
+        var mailOpen = false, mailAccepted = false, rcptSent = false, rcptAccepted = false
+        func reset() { mailOpen = false; mailAccepted = false; rcptSent = false; rcptAccepted = false }
+        for c in s.commands {
+            let r = reply(s, of: c)
+            var problem: String? = nil
+            switch c.verb {
+            case "HELO", "EHLO", "RSET":
+                reset()
+            case "MAIL":
+                if mailOpen && mailAccepted { problem = "MAIL while a mail transaction was already open" }
+                reset()
+                mailOpen = true
+                mailAccepted = (r?.code ?? 250) < 400
+            case "RCPT":
+                if !mailOpen { problem = "RCPT before MAIL" }
+                rcptSent = true
+                if let code = r?.code, code < 400 { rcptAccepted = true }
+            case "DATA", "BDAT":
+                if !mailOpen {
+                    problem = "\(c.verb) before MAIL"
+                } else if !rcptSent {
+                    problem = "\(c.verb) before any RCPT"
+                } else if !rcptAccepted && !c.sentBeforePreviousReply {
+                    problem = "\(c.verb) after every RCPT was refused"
+                }
+                let last = c.verb == "DATA" ? r?.code == 354 : c.argument.uppercased().hasSuffix("LAST")
+                if last { reset() }
+            default:
+                break
+            }
+            guard let problem, findings.count < perIDLimit else { continue }
+            var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
+            var verdict = ""
+            if let r {
+                let took = r.code < 400
+                evidence += [("reply_code", .int(r.code)), ("accepted_by_server", .bool(took))]
+                verdict = took ? "; the server accepted it (\(r.code)), a lax server" : "; the server refused it (\(r.code))"
+            }
+            findings.append(Finding(
+                kind: .sequenceError, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
+                message: problem + verdict, line: commandLine(c), evidence: evidence))
+        }
+        return findings
+    }
+
+    // MARK: - Replies
+
+    static func replies(_ s: SMTPSessionRecord) -> [Finding] {
+        var findings: [Finding] = []
+        let firstCommandFrame = s.commands.first?.frame ?? UInt64.max
+        var unsolicited = 0
+        for r in s.replies {
+            let quitBefore = s.commands.contains { $0.verb == "QUIT" && $0.frame < r.frame }
+            if r.code == 421 && !quitBefore {
+                findings.append(Finding(
+                    kind: .serviceClosing, session: s.id, party: .server, frame: r.frame, timestamp: r.timestamp,
+                    message: "the server announced it is closing the session (421) before any QUIT", line: replyText(r),
+                    evidence: [("reply_code", .int(r.code))] + (r.enhancedCode.map { [("enhanced_code", EvidenceValue.string($0))] } ?? [])))
+                continue
+            }
+            guard r.target == .unsolicited, unsolicited < perIDLimit else { continue }
+            // Mid-stream, replies before the first captured command answer commands sent earlier.
+            if s.midstream && r.frame < firstCommandFrame { continue }
+            unsolicited += 1
+            findings.append(Finding(
+                kind: .unsolicitedReply, session: s.id, party: .server, frame: r.frame, timestamp: r.timestamp,
+                message: "a \(r.code) reply with no command awaiting one", line: replyText(r),
+                evidence: [("reply_code", .int(r.code))]))
+        }
+        // Commands never answered, when the connection ended (not merely the capture).
+        guard [SessionClose.fin, .rst, .quit, .halfOpen].contains(s.close) else { return findings }
+        // A capture of the client's side only answers nothing; a server that closed first
+        // cannot answer what came after its FIN (that is for tcp.half_open).
+        guard s.serverBytes > 0 else { return findings }
+        // Conflicting retransmissions: a reply may hide in the copy that lost.
+        if let counters = s.tcp?.summary.counters, counters.conflictingSegments > 0 { return findings }
+        let serverGaps = s.tcp?.summary.gaps.filter { $0.side == .serverToClient } ?? []
+        let serverFIN = s.tcp?.summary.fins.first { $0.side == .serverToClient }?.frame ?? UInt64.max
+        var unanswered = 0
+        for c in s.commands where c.replyIndex == nil {
+            guard unanswered < perIDLimit else { break }
+            if c.frame > serverFIN { continue }
+            if c.verb == "QUIT" && s.close != .quit && s.replies.contains(where: { $0.code == 421 }) { continue }
+            if serverGaps.contains(where: { $0.frame > c.frame }) { continue }  // its reply may be in the hole
+            if c.verb == "STARTTLS" { continue }
+            unanswered += 1
+            findings.append(Finding(
+                kind: .unansweredCommand, session: s.id, party: .server, frame: c.frame, timestamp: c.timestamp,
+                message: "\(c.verb) never got a reply before the connection ended (\(s.close.rawValue))",
+                line: commandLine(c), evidence: [("command", .string(c.verb)), ("close", .string(s.close.rawValue))]))
+        }
+        return findings
+    }
+
+    // MARK: - Timing and extensions
+
+    static func earlyTalker(_ s: SMTPSessionRecord) -> [Finding] {
+        guard !s.midstream, s.tcp?.summary.handshakeCompleted ?? false,
+            let greeting = s.replies.first(where: { $0.target == .greeting }),
+            let first = s.commands.first, first.frame < greeting.frame
+        else { return [] }
+        return [Finding(
+            kind: .earlyTalker, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
+            message: "the client sent \(first.verb) before the server's greeting (frame \(greeting.frame))",
+            line: commandLine(first), evidence: [("greeting_frame", .int(Int(greeting.frame)))])]
+    }
+
+    static func pipelining(_ s: SMTPSessionRecord) -> [Finding] {
+        // Without the server's side (or its start) there is nothing to wait for.
+        guard s.serverBytes > 0, !s.midstream else { return [] }
+        let greetingFrame = s.replies.first(where: { $0.target == .greeting })?.frame ?? 0
+        let offending = s.commands.filter {
+            $0.sentBeforePreviousReply && !$0.pipeliningAdvertised && $0.frame > greetingFrame
+        }
+        guard let first = offending.first else { return [] }
+        if afterTLS(s, frame: first.frame) && s.extensions.contains(where: { $0.uppercased() == "PIPELINING" }) { return [] }
+        return [Finding(
+            kind: .pipeliningUnadvertised, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
+            message: "the client sent \(first.verb) without waiting for the previous reply, though the server had not advertised PIPELINING"
+                + (offending.count > 1 ? " (\(offending.count) commands so)" : ""),
+            line: commandLine(first), evidence: [("commands", .int(offending.count))])]
+    }
+
+    static func sizeExceeded(_ s: SMTPSessionRecord) -> [Finding] {
+        var findings: [Finding] = []
+        let advertised = s.extensions.compactMap { ext -> UInt64? in
+            let parts = ext.split(separator: " ")
+            guard parts.count == 2, parts[0].uppercased() == "SIZE", let n = UInt64(parts[1]), n > 0 else { return nil }
+            return n
+        }.first
+        for t in s.transactions where t.contentComplete {
+            let frame = t.dataFrame ?? t.mailFrame
+            let timestamp = s.commands.first(where: { $0.frame == frame })?.timestamp ?? s.start
+            if let limit = advertised, t.size > limit {
+                findings.append(Finding(
+                    kind: .sizeExceeded, session: s.id, party: .client, frame: frame, timestamp: timestamp,
+                    message: "message of \(t.size) octets, larger than the server's advertised SIZE \(limit)",
+                    evidence: [("size", .int(Int(t.size))), ("limit", .int(Int(limit))), ("limit_source", .string("server"))]))
+            } else if let declared = t.declaredSize, t.size > declared + max(declared / 20, 64) {
+                // RFC 1870's declared size is the client's estimate; only an excess beyond 5%
+                // (and 64 octets) is more than rounding, dot-stuffing or a final CRLF.
+                findings.append(Finding(
+                    kind: .sizeExceeded, session: s.id, party: .client, frame: frame, timestamp: timestamp,
+                    message: "message of \(t.size) octets, larger than the SIZE=\(declared) the client declared in MAIL",
+                    evidence: [("size", .int(Int(t.size))), ("limit", .int(Int(declared))), ("limit_source", .string("declared"))]))
+            }
+        }
+        return findings
+    }
+
+    static func authCleartext(_ s: SMTPSessionRecord) -> [Finding] {
+        guard !s.implicitTLS, let auth = s.commands.first(where: { $0.verb == "AUTH" }), !afterTLS(s, frame: auth.frame)
+        else { return [] }
+        return [Finding(
+            kind: .authCleartext, session: s.id, party: .client, frame: auth.frame, timestamp: auth.timestamp,
+            message: "AUTH \(auth.argument) on a session without TLS: the credentials crossed the network in clear (they are not shown)",
+            line: "AUTH \(auth.argument)", evidence: [("mechanism", .string(auth.argument))])]
+    }
+}
