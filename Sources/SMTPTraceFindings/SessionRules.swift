@@ -6,7 +6,8 @@ enum SessionRules {
     static func evaluate(_ record: SMTPSessionRecord) -> [Finding] {
         var findings: [Finding] = SMTPRules.evaluate(record)
         if let tcp = record.tcp {
-            findings += TCPRules.evaluate(tcp.summary, session: record.id, close: record.close)
+            findings += TCPRules.evaluate(tcp.summary, session: record.id, close: record.close,
+                                          resynchronisations: record.resynchronisations)
         }
         return findings.sorted { $0.frame < $1.frame }
     }

@@ -11,7 +11,8 @@ enum TCPRules {
 
     /// `close` is the SMTP session's ending when there is a session (a RST after QUIT/221 is
     /// no finding), nil for a connection on an SMTP port that carried no SMTP line.
-    static func evaluate(_ s: TCPConnectionSummary, session: Int?, close: SessionClose?) -> [Finding] {
+    static func evaluate(_ s: TCPConnectionSummary, session: Int?, close: SessionClose?,
+                         resynchronisations: [Resynchronisation] = []) -> [Finding] {
         var findings: [Finding] = []
         if s.midstream {
             findings.append(Finding(
@@ -26,11 +27,24 @@ enum TCPRules {
                 missing += s.gaps.dropFirst(maxGapFindings).reduce(0) { $0 + $1.missingBytes }
             }
             let side = name(gap.side)
+            var evidence: [(key: String, value: EvidenceValue)] = [("direction", .string(side)), ("missing_bytes", .int(missing))]
+            var resumed = ""
+            if session != nil {
+                let r = resynchronisations.first { $0.side == gap.side && $0.gapFrame == gap.frame }
+                if let r, r.inMessage {
+                    resumed = "; the hole fell inside a message, whose decoding went on"
+                } else if let r, let frame = r.resumedFrame {
+                    resumed = "; decoding resumed at frame \(frame)" + (r.skippedLines > 0 ? " after skipping \(r.skippedLines) unrecognisable lines" : "")
+                    evidence += [("resumed_frame", .int(Int(frame))), ("skipped_lines", .int(r.skippedLines))]
+                } else if r != nil {
+                    resumed = "; no recognisable line came after it"
+                }
+            }
             findings.append(Finding(
                 kind: .gap, session: session, party: .network, frame: gap.frame, timestamp: gap.timestamp,
-                message: "\(missing) bytes from the \(side) were not captured before frame \(gap.frame)"
-                    + (more > 0 ? " (and in \(more) more holes)" : "") + "; decoding resynchronised after the hole",
-                evidence: [("direction", .string(side)), ("missing_bytes", .int(missing))]))
+                message: "\(missing) bytes from the \(side) were never captured (hole noticed at frame \(gap.frame))"
+                    + (more > 0 ? " (and in \(more) more holes)" : "") + resumed,
+                evidence: evidence))
         }
         if let reset = s.reset, close != .quit {
             let by = name(reset.side)

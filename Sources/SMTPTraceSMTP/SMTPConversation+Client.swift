@@ -73,9 +73,11 @@ extension SMTPConversation {
             // After a gap, wait for a line that is clearly a command.
             guard command.isWellFormed, Self.knownVerbs.contains(command.verb) else {
                 record.undecodedLines += 1
+                noteResync(side: .clientToServer, skipped: true, frame: info.frame)
                 return
             }
             resyncClient = false
+            noteResync(side: .clientToServer, skipped: false, frame: info.frame)
         }
         checkCommandLine(info, bytes: bytes, verb: command.verb)
         if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.verb }
@@ -340,6 +342,17 @@ extension SMTPConversation {
     }
 
     // MARK: - Helpers
+
+    /// Counts a line skipped after a gap, or notes where decoding resumed.
+    func noteResync(side: Direction, skipped: Bool, frame: UInt64) {
+        guard let i = record.resynchronisations.lastIndex(where: { $0.side == side && $0.resumedFrame == nil && !$0.inMessage })
+        else { return }
+        if skipped {
+            record.resynchronisations[i].skippedLines += 1
+        } else {
+            record.resynchronisations[i].resumedFrame = frame
+        }
+    }
 
     /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets.
     static func path(after prefix: String, in argument: String) -> String {

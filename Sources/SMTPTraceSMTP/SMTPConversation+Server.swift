@@ -25,6 +25,7 @@ extension SMTPConversation {
         }
         guard let line = SMTPReplyLine.parse(bytes) else {
             record.undecodedLines += 1
+            if resyncServer { noteResync(side: side, skipped: true, frame: info.frame) }
             if !resyncServer && info.terminator != .none {
                 observe(.badReply, side: side, context: .reply, info: info, line: bytes,
                         fields: [.init("cause", .string("malformed"))])
@@ -32,6 +33,7 @@ extension SMTPConversation {
             return
         }
         // After a gap the partial reply was dropped; the next reply line starts afresh.
+        if resyncServer { noteResync(side: side, skipped: false, frame: info.frame) }
         resyncServer = false
         if var partial = partialReply, line.code != partial.code, clientLineDuringPartialReply {
             // The multi-line reply was never terminated and the client has spoken since:

@@ -152,14 +152,19 @@ public final class SMTPConversation {
             }
             clientFramer.resynchronise(afterMissing: missing)
             switch clientPhase {
-            case .content, .bdatChunk, .afterAmbiguousEnd: break  // still inside the message
-            default: resyncClient = true
+            case .content, .bdatChunk, .afterAmbiguousEnd:
+                // Still inside the message: decoding goes on counting it.
+                record.resynchronisations.append(.init(side: side, gapFrame: frame, resumedFrame: nil, skippedLines: 0, inMessage: true))
+            default:
+                resyncClient = true
+                record.resynchronisations.append(.init(side: side, gapFrame: frame, resumedFrame: nil, skippedLines: 0, inMessage: false))
             }
         } else {
             record.serverGapBytes += UInt64(missing)
             serverFramer.resynchronise(afterMissing: missing)
             partialReply = nil
             resyncServer = true
+            record.resynchronisations.append(.init(side: side, gapFrame: frame, resumedFrame: nil, skippedLines: 0, inMessage: false))
         }
     }
 

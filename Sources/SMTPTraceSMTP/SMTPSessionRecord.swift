@@ -166,6 +166,8 @@ public struct SMTPSessionRecord: Sendable {
     public var commandsNotKept = 0
     /// Line-level protocol facts for the findings (folded, bounded).
     public var observations: [SMTPObservation] = []
+    /// How decoding picked up again after each gap.
+    public var resynchronisations: [Resynchronisation] = []
     /// The TCP layer's evidence (FINs, reset, gaps), in SMTP roles.
     public var tcp: SessionTCPEvidence? = nil
 
@@ -225,5 +227,25 @@ public struct SessionTCPEvidence: Sendable, Equatable {
             swap(&s.client, &s.server)
         }
         self.summary = s
+    }
+}
+
+/// Where the decoder resumed after bytes were lost: the gap's frame, the frame of the first
+/// line it could trust again, and how many lines it had to skip to get there.
+public struct Resynchronisation: Sendable, Equatable {
+    public var side: Direction
+    public var gapFrame: UInt64
+    /// Nil when no recognisable line came after the gap.
+    public var resumedFrame: UInt64?
+    public var skippedLines: Int
+    /// The gap fell inside a message (or BDAT chunk): decoding went on counting it.
+    public var inMessage: Bool
+
+    public init(side: Direction, gapFrame: UInt64, resumedFrame: UInt64?, skippedLines: Int, inMessage: Bool) {
+        self.side = side
+        self.gapFrame = gapFrame
+        self.resumedFrame = resumedFrame
+        self.skippedLines = skippedLines
+        self.inMessage = inMessage
     }
 }
