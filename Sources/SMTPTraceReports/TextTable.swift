@@ -19,10 +19,22 @@ public struct TextTable {
 
     public var columns: [Column]
     public var rows: [[String]] = []
+    /// Applied to each body cell after padding (row, column, padded text): colours go here so
+    /// that they never count toward a column's width.
+    public var decorate: ((Int, Int, String) -> String)? = nil
 
     public init(columns: [Column]) { self.columns = columns }
 
     public mutating func add(_ row: [String]) { rows.append(row) }
+
+    /// The width the table takes without shrinking anything.
+    public func naturalWidth(indent: Int = 2) -> Int {
+        var widths = columns.map { $0.title.count }
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        return indent + widths.reduce(0, +) + 2 * max(0, widths.count - 1)
+    }
 
     public func render(width: Int, indent: Int = 2) -> String {
         var widths = columns.map { $0.title.count }
@@ -49,20 +61,22 @@ public struct TextTable {
         }
         var out = ""
         let pad = String(repeating: " ", count: indent)
-        func line(_ cells: [String]) {
+        func line(_ cells: [String], row: Int?) {
             var text = pad
             for i in columns.indices {
                 var cell = i < cells.count ? cells[i] : ""
                 if cell.count > widths[i] { cell = String(cell.prefix(max(0, widths[i] - 1))) + "…" }
                 let fill = String(repeating: " ", count: widths[i] - cell.count)
-                text += columns[i].rightAligned ? fill + cell : cell + (i == columns.count - 1 ? "" : fill)
+                var padded = columns[i].rightAligned ? fill + cell : cell + (i == columns.count - 1 ? "" : fill)
+                if let row, let decorate { padded = decorate(row, i, padded) }
+                text += padded
                 if i < columns.count - 1 { text += "  " }
             }
             while text.hasSuffix(" ") { text.removeLast() }
             out += text + "\n"
         }
-        line(columns.map(\.title))
-        for row in rows { line(row) }
+        line(columns.map(\.title), row: nil)
+        for (index, row) in rows.enumerated() { line(row, row: index) }
         return out
     }
 }

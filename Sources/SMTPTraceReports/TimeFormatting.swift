@@ -25,7 +25,7 @@ public enum TimeFormatting {
         return "\(total / 86_400)d\(pad(total % 86_400 / 3600, 2))h"
     }
 
-    static func format3(_ value: Double) -> String {
+    public static func format3(_ value: Double) -> String {
         let thousandths = Int((value * 1000).rounded())
         return "\(thousandths / 1000).\(pad(thousandths % 1000, 3))"
     }

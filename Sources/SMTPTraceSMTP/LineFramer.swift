@@ -33,8 +33,9 @@ public struct FramedLine: Sendable, Equatable {
 /// What the framer produced from the bytes it was given.
 public enum FramerOutput: Sendable, Equatable {
     case line(FramedLine)
-    /// A run of opaque bytes was consumed (a BDAT chunk's end is `chunkComplete`).
-    case chunkComplete(frame: UInt64, timestamp: CaptureTimestamp)
+    /// Opaque bytes of a BDAT chunk, at `range` of the chunk given to `next`; `complete` when
+    /// they were the chunk's last.
+    case raw(range: Range<Int>, complete: Bool, frame: UInt64, timestamp: CaptureTimestamp)
 }
 
 /// Cuts one direction's byte stream into lines (LF-terminated, CR stripped before LF), or
@@ -103,14 +104,15 @@ public struct LineFramer {
                 }
             case .raw(let remaining):
                 let available = UInt64(bytes.count - position)
+                let start = position
                 if available >= remaining {
                     position += Int(remaining)
                     mode = .lines
-                    return .chunkComplete(frame: chunk.frame, timestamp: chunk.timestamp)
+                    return .raw(range: start..<position, complete: true, frame: chunk.frame, timestamp: chunk.timestamp)
                 }
                 mode = .raw(remaining: remaining - available)
                 position = bytes.count
-                return nil
+                return .raw(range: start..<position, complete: false, frame: chunk.frame, timestamp: chunk.timestamp)
             case .lines:
                 if let line = scanLine(bytes, position: &position, chunk: chunk) { return .line(line) }
             }

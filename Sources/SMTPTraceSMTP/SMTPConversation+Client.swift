@@ -39,6 +39,9 @@ extension SMTPConversation {
         case .authResponse(let auth):
             // A credential: never recorded, not even its length in the dialogue.
             clientPhase = .commands
+            if record.authResponses.count < 16 {
+                record.authResponses.append(FrameMark(frame: info.frame, timestamp: info.timestamp))
+            }
             if info.terminator == .lf {
                 observe(.bareLF, side: .clientToServer, context: .authResponse, info: info, line: nil)
             }
@@ -105,13 +108,19 @@ extension SMTPConversation {
             }
             record.transactions.append(transaction)
             currentTransaction = record.transactions.count - 1
+            commandTransaction[index] = currentTransaction
         case "RCPT":
             if let t = currentTransaction {
+                commandTransaction[index] = t
+                rcptSlot[index] = record.transactions[t].rcptTo.count
                 record.transactions[t].rcptTo.append(Self.path(after: "TO:", in: command.argument))
                 record.transactions[t].rcptReplies.append(nil)
             }
         case "DATA":
-            if let t = currentTransaction { record.transactions[t].dataFrame = info.frame }
+            if let t = currentTransaction {
+                commandTransaction[index] = t
+                record.transactions[t].dataFrame = info.frame
+            }
             // Held until the reply says what follows; a capture with no reply at all (one
             // side only) takes them as content at the end, or when the hold overflows.
             clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
@@ -126,14 +135,32 @@ extension SMTPConversation {
             {
                 let last = parts.count == 2
                 if let t = currentTransaction {
-                    if record.transactions[t].dataFrame == nil { record.transactions[t].dataFrame = info.frame }
+                    commandTransaction[index] = t
+                    if record.transactions[t].dataFrame == nil {
+                        record.transactions[t].dataFrame = info.frame
+                        // The first chunk starts with the header fields.
+                        bdatInHeaders = true
+                        bdatPartialLine.removeAll()
+                        headerBytes = 0
+                        currentHeader = nil
+                    }
                     record.transactions[t].contentSent = true
                     record.transactions[t].size += size
-                    if last { record.transactions[t].contentComplete = true }
+                    if last {
+                        record.transactions[t].contentComplete = true
+                        record.transactions[t].endFrame = info.frame
+                        record.transactions[t].endTimestamp = info.timestamp
+                    }
                 }
                 if size > 0 {
+                    if let t = currentTransaction, record.transactions[t].contentFrame == nil {
+                        record.transactions[t].contentFrame = info.frame
+                        record.transactions[t].contentTimestamp = info.timestamp
+                    }
                     clientFramer.mode = .raw(remaining: size)
                     clientPhase = .bdatChunk(command: index, last: last)
+                } else if last {
+                    endOfBDATMessage()
                 }
             }
         case "AUTH":
@@ -165,6 +192,9 @@ extension SMTPConversation {
             observe(.starttlsInjection, side: side, context: .command, info: info, line: bytes,
                     fields: [.init("cause", .string("pipelined_after_starttls"))])
         }
+        if clientFramer.cleartextAfterTLSSniff && record.implicitTLS && !startTLSAnswered {
+            clientFramer.cleartextAfterTLSSniff = false  // plain SMTP on the implicit-TLS port
+        }
         if clientFramer.cleartextAfterTLSSniff {
             clientFramer.cleartextAfterTLSSniff = false
             observe(.starttlsInjection, side: side, context: .command, info: info, line: bytes,
@@ -173,13 +203,60 @@ extension SMTPConversation {
     }
 
     func bdatChunkComplete() {
-        if case .bdatChunk = clientPhase { clientPhase = .commands }
+        var last = false
+        if case .bdatChunk(_, let isLast) = clientPhase {
+            clientPhase = .commands
+            last = isLast
+        }
         if duringData != nil { finishDuringData() }
+        if last { endOfBDATMessage() }
+    }
+
+    /// `BDAT … LAST` was sent whole: the transaction is over for the client.
+    func endOfBDATMessage() {
+        if bdatInHeaders {
+            if !bdatPartialLine.isEmpty { bdatHeaderLine(bdatPartialLine) }
+            commitHeader()
+            bdatInHeaders = false
+        }
+        currentTransaction = nil
+    }
+
+    /// Chunk bytes while the header fields of a BDAT message are read: split into lines (no
+    /// dot-stuffing in BDAT) and handed to the header parser, up to the blank line.
+    func bdatHeaderBytes(_ bytes: UnsafeRawBufferPointer) {
+        var start = 0
+        while bdatInHeaders, start < bytes.count {
+            if let newline = bytes[start...].firstIndex(of: 0x0A) {
+                if bdatPartialLine.count < limits.headerKeep { bdatPartialLine += bytes[start..<newline].prefix(limits.headerKeep - bdatPartialLine.count) }
+                if bdatPartialLine.last == 0x0D { bdatPartialLine.removeLast() }
+                bdatHeaderLine(bdatPartialLine)
+                bdatPartialLine.removeAll(keepingCapacity: true)
+                start = newline + 1
+            } else {
+                if bdatPartialLine.count < limits.headerKeep { bdatPartialLine += bytes[start...].prefix(limits.headerKeep - bdatPartialLine.count) }
+                return
+            }
+        }
+    }
+
+    func bdatHeaderLine(_ line: [UInt8]) {
+        headerBytes += line.count
+        if line.isEmpty || headerBytes > limits.maxHeaderBytes {
+            commitHeader()
+            bdatInHeaders = false
+            return
+        }
+        headerField(line)
     }
 
     // MARK: - Message content
 
     func contentLine(_ info: FramedLine, bytes: [UInt8], dataCommand: Int, inHeaders: Bool) {
+        if let t = currentTransaction, record.transactions[t].contentFrame == nil {
+            record.transactions[t].contentFrame = info.frame
+            record.transactions[t].contentTimestamp = info.timestamp
+        }
         let isDot = info.length == 1 && bytes.first == 0x2E
         let previous = previousContentTerminator
         previousContentTerminator = info.terminator
@@ -224,11 +301,17 @@ extension SMTPConversation {
             }
             recordLenientCommands(Array(held.dropLast()), in: ambiguity.observation)
         }
-        if let t = currentTransaction { record.transactions[t].contentComplete = true }
+        if let t = currentTransaction {
+            record.transactions[t].contentComplete = true
+            record.transactions[t].endFrame = info.frame
+            record.transactions[t].endTimestamp = info.timestamp
+        }
         finishDuringData()
         pending.append(.endOfData(dataCommand))
         clientPhase = .commands
         clientFramer.keepLimit = limits.commandKeep
+        // The transaction is over for the client; what follows belongs to the next MAIL.
+        currentTransaction = nil
     }
 
     /// The end-of-data sequences that a lenient receiver accepts and a strict one does not
@@ -301,6 +384,11 @@ extension SMTPConversation {
             clientFramer.keepLimit = 2
             return
         }
+        headerField(bytes)
+    }
+
+    /// One line of the header section: a new field, or the folded continuation of one.
+    func headerField(_ bytes: [UInt8]) {
         if let first = bytes.first, first == 0x20 || first == 0x09 {
             // A folded continuation of the previous field (RFC 5322 §2.2.3).
             if var header = currentHeader, header.value.utf8.count < 998 {

@@ -9,6 +9,9 @@ extension SMTPConversation {
 
     func serverLine(_ info: FramedLine, bytes: [UInt8]) {
         let side = Direction.serverToClient
+        if serverFramer.cleartextAfterTLSSniff && record.implicitTLS && !startTLSAnswered {
+            serverFramer.cleartextAfterTLSSniff = false  // plain SMTP on the implicit-TLS port
+        }
         if serverFramer.cleartextAfterTLSSniff {
             serverFramer.cleartextAfterTLSSniff = false
             observe(.starttlsInjection, side: side, context: .reply, info: info, line: bytes,
@@ -147,13 +150,13 @@ extension SMTPConversation {
         switch target {
         case .greeting, .unsolicited, .lostCommand:
             if target == .greeting { record.greeting = partial.code }
-        case .duringData:
-            if let t = currentTransaction, record.transactions[t].reply == nil {
+        case .duringData(let data):
+            if let t = commandTransaction[data], record.transactions[t].reply == nil {
                 record.transactions[t].reply = partial.code
                 record.transactions[t].replyFrame = partial.frame
             }
-        case .endOfData:
-            if let t = currentTransaction {
+        case .endOfData(let data):
+            if let t = commandTransaction[data] {
                 record.transactions[t].reply = partial.code
                 record.transactions[t].replyFrame = partial.frame
             }
@@ -168,19 +171,13 @@ extension SMTPConversation {
                     record.extensions = partial.extensions.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
                 }
             case "MAIL":
-                if let t = currentTransaction, record.transactions[t].mailFrame == record.commands[i].frame {
-                    record.transactions[t].mailReply = partial.code
-                }
+                if let t = commandTransaction[i] { record.transactions[t].mailReply = partial.code }
             case "RCPT":
-                if let t = currentTransaction,
-                    let slot = record.transactions[t].rcptReplies.firstIndex(where: { $0 == nil })
-                {
+                if let t = commandTransaction[i], let slot = rcptSlot[i] {
                     record.transactions[t].rcptReplies[slot] = partial.code
                 }
             case "DATA":
-                if let t = currentTransaction, record.transactions[t].dataFrame == record.commands[i].frame {
-                    record.transactions[t].dataReply = partial.code
-                }
+                if let t = commandTransaction[i] { record.transactions[t].dataReply = partial.code }
                 if case .awaitingDataReply(let data, let held, _) = clientPhase, data == i {
                     if partial.code == 354 {
                         replayHeld(held, asContentOf: data)
@@ -189,8 +186,7 @@ extension SMTPConversation {
                     }
                 }
             case "BDAT":
-                if let t = currentTransaction, record.transactions[t].contentComplete,
-                    record.transactions[t].reply == nil,
+                if let t = commandTransaction[i], record.transactions[t].reply == nil,
                     record.commands[i].argument.uppercased().hasSuffix("LAST")
                 {
                     record.transactions[t].reply = partial.code

@@ -92,6 +92,15 @@ public final class SMTPConversation {
     var headerBytes = 0
     var currentHeader: (name: String, value: String)? = nil
     var currentTransaction: Int? = nil
+    /// The transaction each MAIL, RCPT, DATA and BDAT command belongs to (command index →
+    /// transaction index), so that a late reply lands in its own transaction even when the
+    /// client has pipelined the next one.
+    var commandTransaction: [Int: Int] = [:]
+    /// The RCPT commands' places in their transaction's recipient list.
+    var rcptSlot: [Int: Int] = [:]
+    /// Reading the header fields at the start of a BDAT message.
+    var bdatInHeaders = false
+    var bdatPartialLine: [UInt8] = []
     /// The reply-during-data observation of the message in transit, and the client's octet
     /// count when its first reply came.
     var duringData: (observation: Int, clientBytesAtReply: UInt64)? = nil
@@ -109,8 +118,10 @@ public final class SMTPConversation {
         self.clientFramer = LineFramer(keepLimit: limits.commandKeep)
         self.serverFramer = LineFramer(keepLimit: limits.commandKeep)
         if record.implicitTLS {
-            clientFramer.mode = .opaque
-            serverFramer.mode = .opaque
+            // Port 465: TLS from the first byte, unless the first byte says otherwise (some
+            // servers speak plain SMTP there).
+            clientFramer.mode = .sniffTLS
+            serverFramer.mode = .sniffTLS
         }
     }
 
@@ -125,7 +136,9 @@ public final class SMTPConversation {
             while let output = clientFramer.next(from: chunk, position: &position) {
                 switch output {
                 case .line(let info): clientLine(info, bytes: clientFramer.line)
-                case .chunkComplete: bdatChunkComplete()
+                case .raw(let range, let complete, _, _):
+                    if bdatInHeaders { bdatHeaderBytes(UnsafeRawBufferPointer(rebasing: chunk.bytes[range])) }
+                    if complete { bdatChunkComplete() }
                 }
             }
         } else {
@@ -215,6 +228,7 @@ public final class SMTPConversation {
         finishDuringData()
         commitHeader()
         if clientFramer.sawTLS || serverFramer.sawTLS { record.tls = true }
+        if record.implicitTLS && !record.tls { record.implicitTLS = false }
         detectDecryptedTLS()
         if record.end < timestamp { record.end = timestamp }
         if quitAcknowledged {

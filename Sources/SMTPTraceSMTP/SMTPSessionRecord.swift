@@ -90,6 +90,11 @@ public struct TransactionRecord: Sendable, Equatable {
     /// The DATA (or first BDAT) command's frame and DATA's reply.
     public var dataFrame: UInt64?
     public var dataReply: Int?
+    /// Frames of the first content line and of the end of data (`.` line, or BDAT LAST).
+    public var contentFrame: UInt64?
+    public var contentTimestamp: CaptureTimestamp?
+    public var endFrame: UInt64?
+    public var endTimestamp: CaptureTimestamp?
     public var contentSent = false
     /// Whether the content's end was seen (`.` line or `BDAT … LAST`).
     public var contentComplete = false
@@ -166,6 +171,8 @@ public struct SMTPSessionRecord: Sendable {
     public var commandsNotKept = 0
     /// Line-level protocol facts for the findings (folded, bounded).
     public var observations: [SMTPObservation] = []
+    /// Where the client's AUTH responses were (their content is never kept).
+    public var authResponses: [FrameMark] = []
     /// How decoding picked up again after each gap.
     public var resynchronisations: [Resynchronisation] = []
     /// The TCP layer's evidence (FINs, reset, gaps), in SMTP roles.
@@ -247,5 +254,16 @@ public struct Resynchronisation: Sendable, Equatable {
         self.resumedFrame = resumedFrame
         self.skippedLines = skippedLines
         self.inMessage = inMessage
+    }
+}
+
+/// A frame and its time: where something happened, without what.
+public struct FrameMark: Sendable, Equatable {
+    public var frame: UInt64
+    public var timestamp: CaptureTimestamp
+
+    public init(frame: UInt64, timestamp: CaptureTimestamp) {
+        self.frame = frame
+        self.timestamp = timestamp
     }
 }

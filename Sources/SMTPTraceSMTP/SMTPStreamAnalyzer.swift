@@ -112,17 +112,15 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     private func opened(_ connection: TCPConnection) -> StreamDisposition {
         let serverPort = connection.server.port
         let clientPort = connection.client.port
-        let onPort = settings.ports.contains(serverPort)
+        let smtpPorts = settings.ports.union(settings.implicitTLSPorts)
+        let onPort = smtpPorts.contains(serverPort)
         // A connection whose roles were guessed may have its server on the "client" side.
-        let reversedOnPort = connection.roleEvidence == .firstSender && settings.ports.contains(clientPort)
+        let reversedOnPort = connection.roleEvidence == .firstSender && smtpPorts.contains(clientPort)
         if onPort || reversedOnPort {
             connectionsOnSMTPPorts += 1
             let roles = RoleMap(clientIsTCPClient: !reversedOnPort || onPort)
             let conversation = makeConversation(connection, roles: roles, detection: .port)
             allocate(connection, .candidate(conversation, roles: roles))
-            if settings.implicitTLSPorts.contains(onPort ? serverPort : clientPort) {
-                return .ignore
-            }
             return .keepDelivering
         }
         guard settings.detectOnAnyPort else { return .ignore }

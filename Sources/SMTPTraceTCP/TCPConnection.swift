@@ -51,6 +51,18 @@ public final class TCPConnection {
     var gaps: [TCPConnectionSummary.Gap] = []
     var bytesAfterPeerFIN: [UInt64] = [0, 0]
     var packetsBySide: [UInt64] = [0, 0]
+    var events: [TCPConnectionSummary.Event] = []
+    var eventsNotKept = 0
+
+    static let maxEvents = 128
+
+    func log(_ kind: TCPConnectionSummary.Event.Kind, _ side: Direction, frame: UInt64, timestamp: CaptureTimestamp, bytes: Int = 0) {
+        if events.count < Self.maxEvents {
+            events.append(.init(kind: kind, side: side, frame: frame, timestamp: timestamp, bytes: bytes))
+        } else {
+            eventsNotKept += 1
+        }
+    }
     var handshakeCompleted = false
 
     /// How a connection's client and server were told apart.
@@ -89,12 +101,15 @@ public final class TCPConnection {
 
     /// The evidence for findings, as the connection closes.
     func summary(closeReason: ConnectionCloseReason) -> TCPConnectionSummary {
-        TCPConnectionSummary(
+        var summary = TCPConnectionSummary(
             connectionID: id, client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame,
             firstTimestamp: firstTimestamp, lastTimestamp: lastTimestamp, midstream: startedMidstream,
             handshakeCompleted: handshakeCompleted, closeReason: closeReason, fins: fins, reset: resetSeen,
             ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: bytesAfterPeerFIN,
             counters: counters, packetsBySide: packetsBySide)
+        summary.events = events
+        summary.eventsNotKept = eventsNotKept
+        return summary
     }
 
     public var counters: ReassemblyCounters {

@@ -49,6 +49,35 @@ public struct TCPConnectionSummary: Sendable, Equatable {
         }
     }
 
+    /// A TCP event worth showing in a transcript.
+    public struct Event: Sendable, Equatable {
+        public enum Kind: String, Sendable {
+            case syn = "SYN"
+            case synAck = "SYN-ACK"
+            case fin = "FIN"
+            case rst = "RST"
+            case retransmission = "retransmission"
+            case outOfOrder = "out of order"
+            case gap = "gap"
+            case ignoredReset = "RST out of window (ignored)"
+        }
+
+        public var kind: Kind
+        public var side: Direction
+        public var frame: UInt64
+        public var timestamp: CaptureTimestamp
+        /// Bytes involved (gap size, retransmitted payload), where it applies.
+        public var bytes: Int
+
+        public init(kind: Kind, side: Direction, frame: UInt64, timestamp: CaptureTimestamp, bytes: Int = 0) {
+            self.kind = kind
+            self.side = side
+            self.frame = frame
+            self.timestamp = timestamp
+            self.bytes = bytes
+        }
+    }
+
     public var connectionID: UInt64
     public var client: Endpoint
     public var server: Endpoint
@@ -70,6 +99,9 @@ public struct TCPConnectionSummary: Sendable, Equatable {
     /// of the sender): bytes a half-open connection kept carrying.
     public var bytesAfterPeerFIN: [UInt64]
     public var counters: ReassemblyCounters
+    /// The first TCP events, for transcripts (bounded: `eventsNotKept` counts the rest).
+    public var events: [Event] = []
+    public var eventsNotKept = 0
 
     /// Packets captured from each side (indexed by `Direction.rawValue` of the sender).
     public var packetsBySide: [UInt64]

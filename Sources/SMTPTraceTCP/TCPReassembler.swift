@@ -151,6 +151,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         connection.payloadBytes += UInt64(segment.payload.count + segment.missingPayloadLength)
 
         if flags.contains(.syn) {
+            connection.log(flags.contains(.ack) ? .synAck : .syn, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
             if direction == .clientToServer && !flags.contains(.ack) && connection.clientISN == nil {
                 connection.clientISN = segment.sequenceNumber
             }
@@ -173,12 +174,14 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         }
 
         if flags.contains(.rst) && !resetInWindow(segment, direction: direction, on: connection) {
+            connection.log(.ignoredReset, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
             connection.ignoredResets += 1
             statistics.ignoredResets += 1
             return
         }
         if flags.contains(.rst) {
             let frame = segment.frameNumber, timestamp = segment.timestamp
+            connection.log(.rst, direction, frame: frame, timestamp: timestamp, bytes: segment.payload.count)
             connection.resetSeen = TCPConnectionSummary.Reset(
                 side: direction, frame: frame, timestamp: timestamp, payloadBytes: segment.payload.count)
             // Data carried on the RST itself is delivered first (some stacks send it).
@@ -190,7 +193,17 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             close(connection, reason: .reset(by: direction))
             return
         }
+        if flags.contains(.fin) && !connection.events.contains(where: { $0.kind == .fin && $0.side == direction }) {
+            connection.log(.fin, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
+        }
+        let before = connection.halfStream(direction).counters
         accept(segment, direction: direction, on: connection, fin: flags.contains(.fin))
+        let after = connection.halfStream(direction).counters
+        if after.retransmittedSegments > before.retransmittedSegments {
+            connection.log(.retransmission, direction, frame: segment.frameNumber, timestamp: segment.timestamp, bytes: segment.payload.count)
+        } else if after.outOfOrderSegments > before.outOfOrderSegments {
+            connection.log(.outOfOrder, direction, frame: segment.frameNumber, timestamp: segment.timestamp, bytes: segment.payload.count)
+        }
         if connection.toServer.finished && connection.toClient.finished {
             connection.state = .closed
             close(connection, reason: .finished)
@@ -205,6 +218,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
                 connection.bytesAfterPeerFIN[direction.rawValue] += UInt64(chunk.bytes.count)
             }
         case .gap(let direction, let missing, let frame, let timestamp):
+            connection.log(.gap, direction, frame: frame, timestamp: timestamp, bytes: missing)
             if connection.gaps.count < 64 {
                 connection.gaps.append(.init(side: direction, frame: frame, timestamp: timestamp, missingBytes: missing))
             }

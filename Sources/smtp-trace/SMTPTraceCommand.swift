@@ -6,15 +6,10 @@ import SMTPTraceReports
 import SMTPTraceSMTP
 import SMTPTraceTCP
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Exit statuses, documented in `--help` and the README.
 enum ExitStatus {
     static let success: Int32 = 0
+    static let findings: Int32 = 1
     static let usage: Int32 = 2
     static let unreadableInput: Int32 = 3
     static let partialInput: Int32 = 4
@@ -24,27 +19,32 @@ enum ExitStatus {
 struct SMTPTraceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtp-trace",
-        abstract: "Decode the SMTP dialogues in a packet capture and show who did what, frame by frame.",
+        abstract: "Decode the SMTP dialogues in a packet capture and show who broke the protocol where, frame by frame.",
         discussion: """
             Reads pcap and pcapng files through libpcap, reassembles TCP, decodes each SMTP \
             session (on ports 25, 465, 587 and 2525, and on any port where the dialogue itself \
-            is SMTP) and prints one line per session followed by an overview of the capture. \
-            Several files are read as one capture, merged in time order as mergecap does.
+            is SMTP) and reports findings with the frames that show them. Several files are \
+            read as one capture, merged in time order as mergecap does.
 
             EXAMPLES:
-              smtp-trace relay.pcap               sessions and overview
-              smtp-trace -r a.pcap -r b.pcapng    two files as one capture
-              tcpdump -w - port 25 | smtp-trace -  read standard input
-              smtp-trace --json relay.pcap        JSON Lines (session, finding, summary)
-              smtp-trace --ports 25,10025 x.pcap  SMTP servers on other ports
+              smtp-trace relay.pcap                     findings, sessions, reply codes, overview
+              smtp-trace -r a.pcap -r b.pcapng          two files as one capture
+              tcpdump -w - port 25 | smtp-trace -       read standard input
+              smtp-trace --transcript 3 relay.pcap      session 3 as a C:/S: ladder
+              smtp-trace --transcript all relay.pcap    every session's ladder
+              smtp-trace --json relay.pcap | jq …       JSON Lines: session, finding, summary
+              smtp-trace --write-flagged bad.pcap --only smtp.reply_during_data relay.pcap
+              smtp-trace --fail-on error relay.pcap     exit 1 when any error-level finding exists
 
             EXIT STATUS:
-              0  the capture was read completely
+              0  the capture was read completely (and no finding reached --fail-on)
+              1  a finding at or above the --fail-on severity exists
               2  usage error (unknown option, bad value)
               3  an input could not be opened or is not a capture; nothing was analysed
               4  an input is truncated or damaged part-way; the report covers what was read
+            Input problems (3, 4) take precedence over findings (1).
             """,
-        version: "0.1.0"
+        version: "0.2.0"
     )
 
     @OptionGroup(title: "Input")
@@ -83,96 +83,84 @@ struct SMTPTraceCommand: ParsableCommand {
             Terminal.error(error.description)
             throw ExitCode(ExitStatus.unreadableInput)
         }
+        let progress = ProgressLine(total: source.totalBytes, enabled: Terminal.isTerminal(STDERR_FILENO) && !output.quiet)
         let result: AnalysisResult
         do {
-            result = try CaptureAnalyzer.analyze(source, configuration: analysis.configuration())
+            result = try CaptureAnalyzer.analyze(source, configuration: analysis.configuration()) { analyzer in
+                progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
+            }
+        } catch {
+            progress.clear()
+            Terminal.error(error.description)
+            throw ExitCode(ExitStatus.unreadableInput)
+        }
+        progress.clear()
+        let names = paths.map { $0 == "-" ? "(standard input)" : $0 }
+        let width = output.width ?? Terminal.width() ?? 100
+        let style = TextStyle(colors: output.useColor())
+
+        if output.json {
+            Terminal.write(JSONLinesReport.render(result, inputs: names))
+        } else if let which = output.transcript {
+            try printTranscripts(which, result: result, width: width, style: style)
+        } else {
+            Terminal.write(TextReport(width: width, style: style).render(result, inputs: names))
+        }
+        if let flaggedPath = output.writeFlagged {
+            try writeFlagged(result, to: flaggedPath, paths: paths)
+        }
+        for warning in result.warnings { Terminal.warning(warning.description) }
+        if !result.warnings.isEmpty { throw ExitCode(ExitStatus.partialInput) }
+        if let level = output.failOn, result.findings.contains(where: { $0.severity >= level.severity }) {
+            throw ExitCode(ExitStatus.findings)
+        }
+    }
+
+    func printTranscripts(_ which: String, result: AnalysisResult, width: Int, style: TextStyle) throws {
+        let report = TranscriptReport(width: width, style: style)
+        let sessions: [SMTPSessionRecord]
+        if which == "all" {
+            sessions = result.sessions
+        } else {
+            let id = Int(which.hasPrefix("#") ? String(which.dropFirst()) : which)!
+            guard let session = result.sessions.first(where: { $0.id == id }) else {
+                Terminal.error("there is no session \(id) in this capture (it has \(result.sessions.count)); run without --transcript to list them")
+                throw ExitCode(ExitStatus.usage)
+            }
+            sessions = [session]
+        }
+        if sessions.isEmpty { Terminal.write("No SMTP sessions found.\n") }
+        let texts = sessions.map { s in report.render(s, findings: result.findings.filter { $0.session == s.id }) }
+        Terminal.write(texts.joined(separator: "\n"))
+    }
+
+    /// Second pass over the input: the packets of every flagged session, into a pcap.
+    func writeFlagged(_ result: AnalysisResult, to path: String, paths: [String]) throws {
+        let only = output.only.flatMap { FindingKind(rawValue: $0) }
+        let selection = FlaggedPackets(result: result, only: only)
+        let linkTypes = result.packets.linkTypes
+        guard linkTypes.count <= 1 else {
+            Terminal.error("cannot write '\(path)': the inputs mix link types (\(linkTypes.map(\.name).sorted().joined(separator: ", "))) and a pcap file holds one; give inputs of one link type")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let writer: PcapDumpWriter
+        let again: MergedFrameSource
+        do {
+            writer = try PcapDumpWriter(path: path, linkType: linkTypes.first ?? .ethernet)
+            again = try MergedFrameSource(paths: paths)
         } catch {
             Terminal.error(error.description)
             throw ExitCode(ExitStatus.unreadableInput)
         }
-        let names = paths.map { $0 == "-" ? "(standard input)" : $0 }
-        if output.json {
-            Terminal.write(JSONLinesReport.render(result, inputs: names))
-        } else {
-            let width = output.width ?? Terminal.width() ?? 100
-            Terminal.write(TextReport(width: width).render(result, inputs: names))
-        }
-        for warning in result.warnings { Terminal.warning(warning.description) }
-        if !result.warnings.isEmpty { throw ExitCode(ExitStatus.partialInput) }
-    }
-}
-
-struct InputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng); '-' reads standard input.", valueName: "file"))
-    var files: [String] = []
-
-    @Option(name: .customShort("r"), help: ArgumentHelp("Read this capture file (repeatable), as tcpdump -r.", valueName: "file"))
-    var readFiles: [String] = []
-
-    var allPaths: [String] { readFiles + files }
-
-    func validate() throws {
-        if allPaths.isEmpty {
-            throw ValidationError("give a capture file to read (smtp-trace capture.pcap), or '-' for standard input")
-        }
-        if allPaths.filter({ $0 == "-" }).count > 1 {
-            throw ValidationError("standard input ('-') can be read only once")
-        }
-    }
-}
-
-struct AnalysisOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("SMTP server ports, comma-separated (465 is followed as implicit TLS).", valueName: "ports"))
-    var ports: String = "25,465,587,2525"
-
-    @Flag(help: "Do not look for SMTP on other ports from the dialogue itself.")
-    var noDetect = false
-
-    @Option(help: ArgumentHelp("Close a connection after this many seconds without a packet (capture time).", valueName: "seconds"))
-    var idleTimeout: Double = 600
-
-    @Option(help: ArgumentHelp("Track at most this many TCP connections; the least recently active are evicted.", valueName: "n"))
-    var maxConnections: Int = 262_144
-
-    func parsedPorts() throws -> Set<UInt16> {
-        var set: Set<UInt16> = []
-        for part in ports.split(separator: ",") {
-            guard let port = UInt16(part.trimmingCharacters(in: " ")), port > 0 else {
-                throw ValidationError("--ports: '\(part)' is not a port number (1-65535)")
+        if !selection.isEmpty {
+            while let frame = try? again.next() {
+                if selection.contains(frame) { writer.write(frame) }
             }
-            set.insert(port)
         }
-        return set
-    }
-
-    func validate() throws {
-        _ = try parsedPorts()
-        if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be more than 0 seconds") }
-        if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
-    }
-
-    func configuration() -> AnalyzerConfiguration {
-        let ports = (try? parsedPorts()) ?? SMTPSettings.defaultPorts
-        let tls = ports.intersection([465])
-        return AnalyzerConfiguration(
-            smtp: SMTPSettings(ports: ports.subtracting(tls), implicitTLSPorts: tls, detectOnAnyPort: !noDetect),
-            reassembly: ReassemblyLimits(maxConnections: maxConnections, idleTimeout: idleTimeout))
-    }
-}
-
-struct OutputOptions: ParsableArguments {
-    @Flag(help: "Write JSON Lines (session, finding and summary records) instead of tables.")
-    var json = false
-
-    @Option(help: ArgumentHelp("Fit tables to this many columns (default: the terminal's width, or 100).", valueName: "columns"))
-    var width: Int?
-}
-
-extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
-        var s = self
-        while s.first == set { s.removeFirst() }
-        while s.last == set { s.removeLast() }
-        return s
+        writer.flush()
+        let ids = selection.sessionIDs.map { "#\($0)" }.joined(separator: " ")
+        let count = selection.sessionIDs.count
+        Terminal.note("wrote \(writer.framesWritten) packets of \(count) flagged session\(count == 1 ? "" : "s") to '\(path)'"
+            + (ids.isEmpty ? "" : " (\(ids))"))
     }
 }

@@ -26,6 +26,17 @@ enum Terminal {
         write(text, to: STDOUT_FILENO)
     }
 
+    static func writeError(_ text: String) {
+        write(text, to: STDERR_FILENO)
+    }
+
+    static func isTerminal(_ descriptor: Int32) -> Bool { isatty(descriptor) != 0 }
+
+    /// A one-line note on standard error (what was written where).
+    static func note(_ message: String) {
+        write("smtp-trace: \(message)\n", to: STDERR_FILENO)
+    }
+
     static func error(_ message: String) {
         write("smtp-trace: \(message)\n", to: STDERR_FILENO)
     }

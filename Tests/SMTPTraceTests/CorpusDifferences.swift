@@ -32,6 +32,8 @@ enum CorpusDifferences {
         "suricata-verify/smtp-to-comma__10.7.29.101_49898-178.63.41.150_25.pcap": dataAfterRejection + " (as smtp-data-rejected; the file is damaged after frame 18)",
         "suricata-verify/smtp-ehlo-reset-after-rejected-data__input.pcap": dataAfterRejection + " (503 in frame 10; 10-line 250 to the EHLO in frame 12)",
         "suricata-verify/smtp-errors__smtperr.pcap": "stream 0: 1024 binary bytes to port 25 that Sendmail answered with five '500 Command unrecognized' (frames 6, 11), so five command lines; stream 1: an unterminated QUIT sent at the client's FIN (frame 124)",
+        "suricata-verify/smtp-tls-protodetect__input.pcap": "port 465: the client opens with a TLS ClientHello (frame 4) and the server answers in plain SMTP '220 poczta.home-whs.pl ESMTP' (frame 6): a session whose two sides disagree on TLS, which we report (as Suricata does); tshark does not decode port 465 as SMTP",
+        "ndpi/smtps.pcapng": "port 465: the client's TLS ClientHello is answered by a plain '220' greeting: reported as a session (greeting 220, TLS from the client); tshark does not decode port 465 as SMTP",
         "suricata-verify/smtp-long-command__input.pcap": "'QUIT' (frame 19) is the AUTH LOGIN user name: the server answered it '334 UGFzc3dvcmQ6' (Password:, frame 21), so it is an AUTH response, not a command",
         "suricata-verify/smtp-pipelined-rset-data-replies__input.pcap": pipelinedSegment + " (frame 7: RSET, DATA, '.'; replies in frames 8, 10, 12)",
         "suricata-verify/smtp-pipelining__input.pcap": pipelinedSegment + " (frame 11; four replies in frame 13)",

@@ -93,13 +93,13 @@ struct LineFramerTests {
                         let text = String(decoding: framer.line, as: UTF8.self)
                         outputs.append(text)
                         if text.hasPrefix("BDAT") { framer.mode = .raw(remaining: 10) }
-                    case .chunkComplete(let frame, _):
-                        outputs.append("<chunk end #\(frame)>")
+                    case .raw(let range, let complete, let frame, _):
+                        outputs.append("<\(range.count) bytes\(complete ? ", chunk end" : "") #\(frame)>")
                     }
                 }
             }
         }
-        #expect(outputs == ["BDAT 10 LAST", "<chunk end #2>", "QUIT"])
+        #expect(outputs == ["BDAT 10 LAST", "<5 bytes #1>", "<5 bytes, chunk end #2>", "QUIT"])
     }
 
     @Test func tlsSniffingSwallowsAHandshakeButNotCleartext() {

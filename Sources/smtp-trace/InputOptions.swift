@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// Where the packets come from: files (pcap or pcapng), `-` for standard input.
+struct InputOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng); '-' reads standard input.", valueName: "file"))
+    var files: [String] = []
+
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read this capture file (repeatable), as tcpdump -r.", valueName: "file"))
+    var readFiles: [String] = []
+
+    var allPaths: [String] { readFiles + files }
+
+    func validate() throws {
+        if allPaths.isEmpty {
+            throw ValidationError("give a capture file to read (smtp-trace capture.pcap), or '-' for standard input")
+        }
+        if allPaths.filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("standard input ('-') can be read only once")
+        }
+    }
+}
