@@ -3,7 +3,7 @@
 #   make test   install libpcap-dev if missing, build, run the whole test suite
 
 SWIFT ?= swift
-CAPTURE ?= Fixtures/two-sessions.pcap
+CAPTURE ?= Fixtures/founding-reply-during-data.pcap
 
 .PHONY: run test build deps clean
 

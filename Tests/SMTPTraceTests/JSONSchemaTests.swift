@@ -1,0 +1,155 @@
+import Foundation
+import SMTPTraceFindings
+import SMTPTraceReports
+import Testing
+
+/// The JSON Lines schema of the README, as data: every record every fixture (and the corpus)
+/// produces must have exactly these keys with these types, and the README must name each key.
+struct JSONSchemaTests {
+    enum Kind: Equatable { case string, int, number, bool, object, array, null }
+
+    /// key → allowed kinds. `nil` entries of nested objects are checked by their own schemas.
+    static let session: [String: [Kind]] = [
+        "type": [.string], "id": [.int], "client": [.object], "server": [.object], "start": [.string], "end": [.string],
+        "duration": [.number, .int], "first_frame": [.int], "last_frame": [.int], "detected_by": [.string],
+        "tunnel": [.string, .null], "midstream": [.bool], "greeting": [.int, .null], "helo": [.object, .null],
+        "extensions": [.array], "tls": [.bool], "tls_decrypted": [.bool], "auth": [.string, .null],
+        "transactions": [.array], "messages": [.int], "message_bytes": [.int], "last_reply": [.int, .null],
+        "replies": [.object], "close": [.string], "bytes": [.object], "gap_bytes": [.object], "tcp": [.object, .null],
+        "findings": [.array], "commands": [.array], "reply_sequence": [.array],
+    ]
+    static let endpoint: [String: [Kind]] = ["ip": [.string], "port": [.int]]
+    static let transaction: [String: [Kind]] = [
+        "mail_from": [.string], "mail_frame": [.int], "mail_reply": [.int, .null], "mail_parameters": [.array],
+        "rcpt_to": [.array], "rcpt_replies": [.array], "size": [.int], "complete": [.bool], "reply": [.int, .null],
+        "reply_frame": [.int, .null], "date": [.string, .null], "from": [.string, .null], "to": [.string, .null],
+        "subject": [.string, .null], "subject_raw": [.string, .null], "message_id": [.string, .null],
+    ]
+    static let command: [String: [Kind]] = [
+        "frame": [.int], "time": [.string], "verb": [.string], "argument": [.string], "reply": [.int, .null],
+        "reply_frame": [.int, .null],
+    ]
+    static let reply: [String: [Kind]] = [
+        "frame": [.int], "time": [.string], "code": [.int], "enhanced": [.string, .null], "text": [.string],
+        "lines": [.int], "packets": [.int], "answers": [.string],
+    ]
+    static let tcp: [String: [Kind]] = [
+        "handshake": [.bool], "midstream": [.bool], "fins": [.array], "reset": [.object, .null], "gaps": [.array],
+        "bytes_after_fin": [.object], "retransmitted_segments": [.int], "out_of_order_segments": [.int],
+        "conflicting_segments": [.int], "ignored_resets": [.int],
+    ]
+    static let findingCommon: [String: [Kind]] = [
+        "type": [.string], "id": [.string], "severity": [.string], "session": [.int, .null], "party": [.string],
+        "frame": [.int], "time": [.string], "message": [.string], "rfc": [.string], "line": [.string, .null],
+    ]
+    static let summary: [String: [Kind]] = [
+        "type": [.string], "inputs": [.array], "packets": [.int], "bytes": [.int], "first": [.string, .null],
+        "last": [.string, .null], "link_types": [.array], "tcp_segments": [.int], "skipped": [.object],
+        "tcp_connections": [.int], "smtp_port_connections": [.int], "sessions": [.int], "messages": [.int],
+        "closes": [.object], "findings": [.object], "evicted": [.int], "retransmitted_segments": [.int],
+        "conflicting_segments": [.int], "ignored_resets": [.int], "out_of_order_segments": [.int], "gaps": [.int],
+        "gap_bytes": [.int], "drops": [.int, .null], "warnings": [.array],
+    ]
+
+    /// A JSON value decoded strictly (true is no number, 1 is no boolean).
+    indirect enum J: Decodable {
+        case null, bool(Bool), int(Int64), number(Double), string(String), array([J]), object([String: J])
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let i = try? c.decode(Int64.self) { self = .int(i) }
+            else if let d = try? c.decode(Double.self) { self = .number(d) }
+            else if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let a = try? c.decode([J].self) { self = .array(a) }
+            else { self = .object(try c.decode([String: J].self)) }
+        }
+
+        var kind: Kind {
+            switch self {
+            case .null: .null
+            case .bool: .bool
+            case .int: .int
+            case .number: .number
+            case .string: .string
+            case .array: .array
+            case .object: .object
+            }
+        }
+
+        var object: [String: J]? { if case .object(let o) = self { o } else { nil } }
+        var array: [J]? { if case .array(let a) = self { a } else { nil } }
+        var string: String? { if case .string(let s) = self { s } else { nil } }
+    }
+
+    func check(_ object: [String: J], _ schema: [String: [Kind]], exact: Bool, _ place: String) {
+        for (key, kinds) in schema {
+            guard let value = object[key] else {
+                Issue.record("\(place): missing key \(key)")
+                continue
+            }
+            #expect(kinds.contains(value.kind), "\(place).\(key): \(value.kind) not in \(kinds)")
+        }
+        if exact {
+            for key in object.keys where schema[key] == nil { Issue.record("\(place): key \(key) not in the schema") }
+        }
+    }
+
+    func validate(_ output: String, source: String) throws {
+        let lines = output.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for (n, line) in lines.enumerated() {
+            let object = try #require(try JSONDecoder().decode(J.self, from: Data(line.utf8)).object)
+            let place = "\(source):\(n + 1)"
+            switch object["type"]?.string {
+            case "session":
+                check(object, Self.session, exact: true, place)
+                check(object["client"]!.object!, Self.endpoint, exact: true, place + ".client")
+                check(object["server"]!.object!, Self.endpoint, exact: true, place + ".server")
+                for t in object["transactions"]!.array! { check(t.object!, Self.transaction, exact: true, place + ".transactions") }
+                for c in object["commands"]!.array! { check(c.object!, Self.command, exact: true, place + ".commands") }
+                for r in object["reply_sequence"]!.array! { check(r.object!, Self.reply, exact: true, place + ".reply_sequence") }
+                if let t = object["tcp"]?.object { check(t, Self.tcp, exact: true, place + ".tcp") }
+                #expect(["port", "dialogue"].contains(object["detected_by"]!.string!))
+                #expect(["quit", "fin", "rst", "half_open", "timeout", "capture_end"].contains(object["close"]!.string!))
+            case "finding":
+                check(object, Self.findingCommon, exact: false, place)
+                #expect(FindingKind(rawValue: object["id"]!.string!) != nil)
+                #expect(["info", "warning", "error"].contains(object["severity"]!.string!))
+                #expect(["client", "server", "network"].contains(object["party"]!.string!))
+            case "summary":
+                check(object, Self.summary, exact: true, place)
+                #expect(n == lines.count - 1, "the summary is the last line")
+            default:
+                Issue.record("\(place): unknown record type")
+            }
+        }
+    }
+
+    @Test func everyFixtureRecordFollowsTheSchema() throws {
+        let fixtures = try FileManager.default.contentsOfDirectory(atPath: TestPaths.packageRoot.appendingPathComponent("Fixtures").path)
+            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }
+        #expect(fixtures.count >= 39)
+        for fixture in fixtures {
+            let result = try analyzeFixture(fixture)
+            try validate(JSONLinesReport.render(result, inputs: [fixture]), source: fixture)
+        }
+    }
+
+    @Test func everyCorpusRecordFollowsTheSchema() throws {
+        for capture in CorpusTests.captures() {
+            let result = try analyze([capture.path])
+            try validate(JSONLinesReport.render(result, inputs: [capture.lastPathComponent]), source: capture.lastPathComponent)
+        }
+    }
+
+    @Test func theREADMENamesEveryKey() throws {
+        let readme = try String(contentsOf: TestPaths.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let keys = [Self.session, Self.transaction, Self.command, Self.reply, Self.tcp, Self.findingCommon, Self.summary]
+            .flatMap(\.keys)
+        for key in Set(keys) {
+            #expect(readme.contains("`\(key)`"), "README does not document `\(key)`")
+        }
+    }
+}
