@@ -188,8 +188,8 @@ public struct TextReport {
             let styled = worst[row].map { style.severity($0, flagText) } ?? flagText
             out += (head.count > width ? fit(head) : head + styled) + "\n"
             var detail = [s.heloVerb.map { "\($0) \(cells[5])" } ?? "no HELO"]
-            if cells[6] != "-" { detail.append("MAIL FROM \(cells[6])") }
-            detail.append("\(cells[7]) rcpt, \(cells[8]) msgs, \(cells[9])")
+            if cells[6] != "-" { detail.append("from \(cells[6])") }
+            detail.append("\(cells[7]) rcpt · \(cells[8]) msg · \(cells[9])")
             out += fit("       " + detail.joined(separator: " · ")) + "\n"
         }
         return out

@@ -104,7 +104,9 @@ public struct TranscriptReport {
             }
             let time = "+" + TimeFormatting.format3(max(0, e.timestamp.seconds(since: base)))
             let frame = "#\(e.frame)"
-            out += fit("  " + time.leftPadded(10) + "  " + frame.padding(7) + e.arrow + " " + e.text) + "\n"
+            // Long lines wrap under their text rather than lose their end.
+            let lead = "  " + time.leftPadded(10) + "  " + frame.padding(7) + e.arrow + " "
+            out += hang(e.text, after: lead) + "\n"
             if lastIndexOfFrame[e.frame] == index, let list = byFrame[e.frame], !placed.contains(e.frame) {
                 findingLines(list)
                 placed.insert(e.frame)
@@ -125,6 +127,27 @@ public struct TranscriptReport {
 
     func fit(_ line: String) -> String {
         line.count <= width ? line : String(line.prefix(width - 1)) + "…"
+    }
+
+    /// `lead` then `text`, folded at spaces; continuation lines start under the text.
+    func hang(_ text: String, after lead: String) -> String {
+        let room = max(20, width - lead.count)
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && visibleCount(current) + 1 + visibleCount(String(word)) > room {
+                lines.append(current)
+                current = String(word)
+            } else {
+                current += (current.isEmpty ? "" : " ") + word
+            }
+        }
+        lines.append(current)
+        let pad = String(repeating: " ", count: lead.count + 2)
+        return lines.enumerated().map { i, line in
+            let text = i == 0 ? lead + line : pad + line
+            return visibleCount(text) > width ? String(text.prefix(width - 1)) + "…" : text
+        }.joined(separator: "\n")
     }
 
     func wrap(_ text: String, indent: Int, firstIndent: Int) -> String {
