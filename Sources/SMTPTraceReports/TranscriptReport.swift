@@ -131,7 +131,7 @@ public struct TranscriptReport {
 
     /// `lead` then `text`, folded at spaces; continuation lines start under the text.
     func hang(_ text: String, after lead: String) -> String {
-        let room = max(20, width - lead.count)
+        let room = max(20, width - lead.count - 2)
         var lines: [String] = []
         var current = ""
         for word in text.split(separator: " ", omittingEmptySubsequences: false) {
