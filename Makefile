@@ -25,6 +25,10 @@ deps:
 		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcap-dev pkg-config; \
 	fi
+	@# The live-capture tests run in a private network namespace and need ip(8).
+	@if ! command -v ip >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 || true; \
+	fi
 
 clean:
 	rm -rf .build

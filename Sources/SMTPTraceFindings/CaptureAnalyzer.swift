@@ -44,6 +44,8 @@ public final class CaptureAnalyzer {
     public let configuration: AnalyzerConfiguration
     /// Called as each session ends, with the findings that concern it.
     public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
+    /// Called with the findings of a connection on an SMTP port that carried no SMTP.
+    public var connectionEnded: (([Finding]) -> Void)?
     private var packets = PacketStatistics()
     private let smtp: SMTPStreamAnalyzer
     private let tcp: TCPReassembler<SMTPStreamAnalyzer>
@@ -63,11 +65,13 @@ public final class CaptureAnalyzer {
         let smtp = SMTPStreamAnalyzer(settings: configuration.smtp) { _ in }
         self.smtp = smtp
         self.tcp = TCPReassembler(consumer: smtp, serverPorts: serverPorts, limits: configuration.reassembly)
-        smtp.connectionEndedWithoutSession = { summary in
-            collector.findings.append(contentsOf: TCPRules.evaluate(summary, session: nil, close: nil))
+        smtp.connectionEndedWithoutSession = { [unowned self] summary in
+            let findings = TCPRules.evaluate(summary, session: nil, close: nil, liveCapture: configuration.smtp.liveCapture)
+            collector.findings.append(contentsOf: findings)
+            if !findings.isEmpty { self.connectionEnded?(findings) }
         }
         smtp.sessionEnded = { [unowned self] record in
-            let findings = SessionRules.evaluate(record)
+            let findings = SessionRules.evaluate(record, liveCapture: configuration.smtp.liveCapture)
             collector.sessions.append(record)
             collector.findings.append(contentsOf: findings)
             self.sessionEnded?(record, findings)
@@ -85,6 +89,15 @@ public final class CaptureAnalyzer {
             packets.record(skip: reason)
         }
     }
+
+    /// Moves capture time forward without a packet (a quiet live capture), so that idle
+    /// connections still time out.
+    public func advanceClock(to time: CaptureTimestamp) {
+        tcp.advance(to: time)
+    }
+
+    /// Findings so far (for live displays).
+    public var findingsSoFar: Int { collector.findings.count }
 
     /// Sessions open right now (for progress and live displays).
     public var openSessions: Int { smtp.openSessions }

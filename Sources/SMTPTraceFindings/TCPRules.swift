@@ -12,7 +12,7 @@ enum TCPRules {
     /// `close` is the SMTP session's ending when there is a session (a RST after QUIT/221 is
     /// no finding), nil for a connection on an SMTP port that carried no SMTP line.
     static func evaluate(_ s: TCPConnectionSummary, session: Int?, close: SessionClose?,
-                         resynchronisations: [Resynchronisation] = []) -> [Finding] {
+                         resynchronisations: [Resynchronisation] = [], liveCapture: Bool = false) -> [Finding] {
         var findings: [Finding] = []
         if s.midstream {
             findings.append(Finding(
@@ -53,7 +53,8 @@ enum TCPRules {
                 message: "the \(by) reset the connection (RST) before the session ended with QUIT/221",
                 evidence: [("reset_by", .string(by)), ("payload_bytes", .int(reset.payloadBytes))]))
         }
-        if s.isHalfOpen, let fin = s.fins.first {
+        // Live, the stop of the capture proves nothing: only the idle timeout does.
+        if s.isHalfOpen, !(liveCapture && s.closeReason == .captureEnd), let fin = s.fins.first {
             let closer = name(fin.side), other = name(fin.side.reversed)
             let after = s.bytesAfterPeerFIN[fin.side.reversed.rawValue]
             let open = max(0, s.lastTimestamp.seconds(since: fin.timestamp))

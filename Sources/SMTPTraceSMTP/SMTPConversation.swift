@@ -109,6 +109,8 @@ public final class SMTPConversation {
     /// The verb of the first command after STARTTLS was answered 220.
     var firstCommandAfterStartTLSReply: String? = nil
     var startTLSAnswered = false
+    /// A live capture's stop is not the end of the connection (see `SMTPSettings.liveCapture`).
+    var liveCapture = false
     /// Index of the folded observation per kind, side and context.
     var observationIndex: [String: Int] = [:]
 
@@ -239,7 +241,7 @@ public final class SMTPConversation {
             case .finished: record.close = .fin
             case .reset: record.close = .rst
             case .idleTimeout, .evicted: record.close = oneSideClosed ? .halfOpen : .timeout
-            case .captureEnd, .superseded: record.close = oneSideClosed ? .halfOpen : .captureEnd
+            case .captureEnd, .superseded: record.close = oneSideClosed && !liveCapture ? .halfOpen : .captureEnd
             }
         }
         return record

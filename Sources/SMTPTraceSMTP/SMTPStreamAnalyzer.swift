@@ -12,6 +12,9 @@ public struct SMTPSettings: Sendable {
     /// EHLO/HELO, or a client that opens with EHLO/HELO).
     public var detectOnAnyPort: Bool
     public var limits: SMTPConversation.Limits
+    /// A live capture: its stop is no evidence that a connection was left half-open (only the
+    /// idle timeout is), so connections open at the stop end as `capture_end`.
+    public var liveCapture = false
 
     public static let defaultPorts: Set<UInt16> = [25, 465, 587, 2525]
 
@@ -136,7 +139,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             start: connection.firstTimestamp, firstFrame: connection.firstFrame,
             detectedBy: detection, midstream: connection.startedMidstream)
         record.implicitTLS = settings.implicitTLSPorts.contains(record.server.port) && detection == .port
-        return SMTPConversation(record: record, limits: settings.limits)
+        let conversation = SMTPConversation(record: record, limits: settings.limits)
+        conversation.liveCapture = settings.liveCapture
+        return conversation
     }
 
     private func deliver(_ event: StreamEvent, to index: Int, connection: TCPConnection) {

@@ -95,6 +95,12 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         }
     }
 
+    /// Capture time moved on with no packet (a quiet live capture): idle connections close.
+    public func advance(to time: CaptureTimestamp) {
+        if now < time { now = time }
+        sweepIfDue()
+    }
+
     /// The capture ended: every open connection is flushed and closed as `captureEnd`, in the
     /// order the connections began.
     public func finish() {

@@ -11,9 +11,6 @@ struct InputOptions: ParsableArguments {
     var allPaths: [String] { readFiles + files }
 
     func validate() throws {
-        if allPaths.isEmpty {
-            throw ValidationError("give a capture file to read (smtp-trace capture.pcap), or '-' for standard input")
-        }
         if allPaths.filter({ $0 == "-" }).count > 1 {
             throw ValidationError("standard input ('-') can be read only once")
         }

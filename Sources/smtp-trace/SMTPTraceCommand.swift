@@ -35,6 +35,9 @@ struct SMTPTraceCommand: ParsableCommand {
               smtp-trace --json relay.pcap | jq …       JSON Lines: session, finding, summary
               smtp-trace --write-flagged bad.pcap --only smtp.reply_during_data relay.pcap
               smtp-trace --fail-on error relay.pcap     exit 1 when any error-level finding exists
+              smtp-trace -i eth0                        live: findings as they happen, report on Ctrl-C
+              smtp-trace -i eth0 -f 'port 25' -w s.pcap live, with a filter, saving the packets
+              smtp-trace -D                             list the capture interfaces
 
             EXIT STATUS:
               0  the capture was read completely (and no finding reached --fail-on)
@@ -49,6 +52,9 @@ struct SMTPTraceCommand: ParsableCommand {
 
     @OptionGroup(title: "Input")
     var input: InputOptions
+
+    @OptionGroup(title: "Live capture")
+    var capture: CaptureOptions
 
     @OptionGroup(title: "Analysis")
     var analysis: AnalysisOptions
@@ -74,7 +80,37 @@ struct SMTPTraceCommand: ParsableCommand {
         }
     }
 
+    func validate() throws {
+        if capture.listInterfaces || capture.interface != nil {
+            if !input.allPaths.isEmpty { throw ValidationError("read files or capture live (-i), not both") }
+            if output.transcript != nil || output.writeFlagged != nil {
+                throw ValidationError("--transcript and --write-flagged work on capture files; save the live packets with -w and read them afterwards")
+            }
+        } else if input.allPaths.isEmpty {
+            throw ValidationError("give a capture file to read (smtp-trace capture.pcap), '-' for standard input, or -i interface to capture live")
+        }
+    }
+
     func run() throws {
+        if capture.listInterfaces {
+            do {
+                for (n, i) in try LiveCapture.interfaces().enumerated() {
+                    var line = "\(n + 1).\(i.name)"
+                    if let d = i.description { line += " (\(d))" }
+                    if !i.flags.isEmpty { line += " [" + i.flags.joined(separator: ", ") + "]" }
+                    Terminal.write(line + "\n")
+                }
+            } catch {
+                Terminal.error(error.description)
+                throw ExitCode(ExitStatus.unreadableInput)
+            }
+            return
+        }
+        if capture.interface != nil {
+            let status = try LiveRun(capture: capture, analysis: analysis, output: output).run()
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         let paths = input.allPaths
         let source: MergedFrameSource
         do {
