@@ -3,6 +3,11 @@ import PackageDescription
 
 // One module per pipeline stage, so that the compiler enforces the one-way data flow:
 // Capture → Packets → TCP → SMTP → Findings → Reports → the `smtp-trace` executable.
+
+// The per-packet stages run with dynamic exclusivity checks off in release builds: they cost
+// about a tenth of the instructions per packet (measured with callgrind), and these modules
+// keep their class state single-threaded. Debug builds and the tests keep the checks.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 let package = Package(
     name: "smtp-trace",
     platforms: [.macOS(.v13)],
@@ -21,22 +26,25 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"]), .brew(["libpcap"])]
         ),
-        .target(name: "SMTPTraceCapture", dependencies: ["CLibpcap"]),
-        .target(name: "SMTPTracePackets", dependencies: ["SMTPTraceCapture"]),
+        .target(name: "SMTPTraceCapture", dependencies: ["CLibpcap"], swiftSettings: hotPath),
+        .target(name: "SMTPTracePackets", dependencies: ["SMTPTraceCapture"], swiftSettings: hotPath),
         .target(
             name: "SMTPTraceTCP",
-            dependencies: ["SMTPTraceCapture", "SMTPTracePackets"]
+            dependencies: ["SMTPTraceCapture", "SMTPTracePackets"],
+            swiftSettings: hotPath
         ),
         .target(
             name: "SMTPTraceSMTP",
             dependencies: [
                 "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP",
                 .product(name: "DequeModule", package: "swift-collections"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .target(
             name: "SMTPTraceFindings",
-            dependencies: ["SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP"]
+            dependencies: ["SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP"],
+            swiftSettings: hotPath
         ),
         .target(
             name: "SMTPTraceReports",

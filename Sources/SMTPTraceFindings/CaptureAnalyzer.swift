@@ -3,14 +3,71 @@ import SMTPTracePackets
 import SMTPTraceSMTP
 import SMTPTraceTCP
 
-/// Settings of one analysis: which ports are SMTP and the TCP layer's limits.
+/// Settings of one analysis: which ports are SMTP, the TCP layer's limits, and how many
+/// finished sessions and findings to keep for the reports.
 public struct AnalyzerConfiguration: Sendable {
     public var smtp: SMTPSettings
     public var reassembly: ReassemblyLimits
+    public var retention: Retention
 
-    public init(smtp: SMTPSettings = SMTPSettings(), reassembly: ReassemblyLimits = ReassemblyLimits()) {
+    public init(smtp: SMTPSettings = SMTPSettings(), reassembly: ReassemblyLimits = ReassemblyLimits(),
+                retention: Retention = .all) {
         self.smtp = smtp
         self.reassembly = reassembly
+        self.retention = retention
+    }
+}
+
+/// How much of the finished analysis is kept in memory. Memory must follow the open
+/// connections, not the capture's size: streamed output keeps nothing, the table report a
+/// bounded sample; the totals are always exact.
+public struct Retention: Sendable {
+    /// Sessions kept (nil: all).
+    public var maxSessions: Int?
+    /// Findings kept per id (nil: all).
+    public var maxFindingsPerID: Int?
+    /// Sessions kept whatever the limit (a transcript asked for).
+    public var alwaysKeep: Set<Int>
+
+    public init(maxSessions: Int? = nil, maxFindingsPerID: Int? = nil, alwaysKeep: Set<Int> = []) {
+        self.maxSessions = maxSessions
+        self.maxFindingsPerID = maxFindingsPerID
+        self.alwaysKeep = alwaysKeep
+    }
+
+    public static let all = Retention()
+}
+
+/// Exact counts over the whole analysis, whatever was kept.
+public struct AnalysisTotals: Sendable {
+    public var sessions = 0
+    public var messages = 0
+    public var closes: [SessionClose: Int] = [:]
+    public var findings: [FindingKind: Int] = [:]
+    public var severities: [Severity: Int] = [:]
+    /// Findings per id and severity (`smtp.ehlo_fallback` comes as info and as warning).
+    public var findingGroups: [FindingGroupKey: Int] = [:]
+    public var sessionsNotKept = 0
+    public var findingsNotKept = 0
+
+    public init() {}
+
+    mutating func count(_ findings: [Finding]) {
+        for f in findings {
+            self.findings[f.kind, default: 0] += 1
+            severities[f.severity, default: 0] += 1
+            findingGroups[FindingGroupKey(kind: f.kind, severity: f.severity), default: 0] += 1
+        }
+    }
+}
+
+public struct FindingGroupKey: Hashable, Sendable {
+    public var kind: FindingKind
+    public var severity: Severity
+
+    public init(kind: FindingKind, severity: Severity) {
+        self.kind = kind
+        self.severity = severity
     }
 }
 
@@ -26,13 +83,11 @@ public struct AnalysisResult: Sendable {
     public var warnings: [CaptureError]
     /// Packets the capture library reports dropped (live captures), when known.
     public var droppedPackets: UInt64?
+    /// Exact counts, including what `sessions` and `findings` did not keep.
+    public var totals: AnalysisTotals
 
     /// Findings per id, for the summary.
-    public var findingCounts: [FindingKind: Int] {
-        var counts: [FindingKind: Int] = [:]
-        for finding in findings { counts[finding.kind, default: 0] += 1 }
-        return counts
-    }
+    public var findingCounts: [FindingKind: Int] { totals.findings }
 }
 
 /// The one junction of the pipeline: frames → `PacketDecoder` → `TCPReassembler` →
@@ -49,17 +104,46 @@ public final class CaptureAnalyzer {
     private var packets = PacketStatistics()
     private let smtp: SMTPStreamAnalyzer
     private let tcp: TCPReassembler<SMTPStreamAnalyzer>
-    private let collector = Collector()
+    private let collector: Collector
 
     /// Gathers what the SMTP analyzer hands over, in the order sessions end.
     final class Collector {
         var sessions: [SMTPSessionRecord] = []
         var findings: [Finding] = []
+        var totals = AnalysisTotals()
+        var keptPerID: [FindingKind: Int] = [:]
+        let retention: Retention
+
+        init(retention: Retention) { self.retention = retention }
+
+        func add(_ findings: [Finding]) {
+            totals.count(findings)
+            for f in findings {
+                if let limit = retention.maxFindingsPerID, keptPerID[f.kind, default: 0] >= limit {
+                    totals.findingsNotKept += 1
+                    continue
+                }
+                keptPerID[f.kind, default: 0] += 1
+                self.findings.append(f)
+            }
+        }
+
+        func add(_ session: SMTPSessionRecord) {
+            totals.sessions += 1
+            totals.messages += session.messageCount
+            totals.closes[session.close, default: 0] += 1
+            if let limit = retention.maxSessions, sessions.count >= limit, !retention.alwaysKeep.contains(session.id) {
+                totals.sessionsNotKept += 1
+                return
+            }
+            sessions.append(session)
+        }
     }
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration()) {
         self.configuration = configuration
-        let collector = self.collector
+        let collector = Collector(retention: configuration.retention)
+        self.collector = collector
         var serverPorts = configuration.smtp.ports
         serverPorts.formUnion(configuration.smtp.implicitTLSPorts)
         let smtp = SMTPStreamAnalyzer(settings: configuration.smtp) { _ in }
@@ -67,13 +151,13 @@ public final class CaptureAnalyzer {
         self.tcp = TCPReassembler(consumer: smtp, serverPorts: serverPorts, limits: configuration.reassembly)
         smtp.connectionEndedWithoutSession = { [unowned self] summary in
             let findings = TCPRules.evaluate(summary, session: nil, close: nil, liveCapture: configuration.smtp.liveCapture)
-            collector.findings.append(contentsOf: findings)
+            collector.add(findings)
             if !findings.isEmpty { self.connectionEnded?(findings) }
         }
         smtp.sessionEnded = { [unowned self] record in
             let findings = SessionRules.evaluate(record, liveCapture: configuration.smtp.liveCapture)
-            collector.sessions.append(record)
-            collector.findings.append(contentsOf: findings)
+            collector.add(record)
+            collector.add(findings)
             self.sessionEnded?(record, findings)
         }
     }
@@ -97,7 +181,7 @@ public final class CaptureAnalyzer {
     }
 
     /// Findings so far (for live displays).
-    public var findingsSoFar: Int { collector.findings.count }
+    public var findingsSoFar: Int { collector.totals.findings.values.reduce(0, +) }
 
     /// Sessions open right now (for progress and live displays).
     public var openSessions: Int { smtp.openSessions }
@@ -115,7 +199,7 @@ public final class CaptureAnalyzer {
         return AnalysisResult(
             sessions: sessions, findings: findings, packets: packets, tcp: tcp.statistics,
             connectionsOnSMTPPorts: smtp.connectionsOnSMTPPorts, warnings: warnings,
-            droppedPackets: droppedPackets)
+            droppedPackets: droppedPackets, totals: collector.totals)
     }
 
     /// Reads a whole source. A read error part-way is kept as a warning (the frames before it
@@ -124,7 +208,14 @@ public final class CaptureAnalyzer {
         _ source: FrameSource, configuration: AnalyzerConfiguration = AnalyzerConfiguration(),
         progress: ((CaptureAnalyzer) -> Void)? = nil
     ) throws(CaptureError) -> AnalysisResult {
-        let analyzer = CaptureAnalyzer(configuration: configuration)
+        try analyze(source, with: CaptureAnalyzer(configuration: configuration), progress: progress)
+    }
+
+    /// Reads a whole source into an analyzer set up by the caller (e.g. with `sessionEnded`
+    /// streaming each session out as it ends).
+    public static func analyze(
+        _ source: FrameSource, with analyzer: CaptureAnalyzer, progress: ((CaptureAnalyzer) -> Void)? = nil
+    ) throws(CaptureError) -> AnalysisResult {
         var warnings: [CaptureError] = []
         var count: UInt64 = 0
         do {

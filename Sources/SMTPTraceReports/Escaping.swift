@@ -32,6 +32,21 @@ public enum Escaping {
 
     /// `text` as a JSON string literal (with quotes): every C0/C1 control and DEL escaped.
     public static func json(_ text: String) -> String {
+        // Most strings need nothing escaped: one pass over the UTF-8 bytes decides.
+        var plain = true
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for b in text.utf8 {
+            if b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F
+                || (previous == 0xC2 && b >= 0x80 && b <= 0x9F)  // C1 controls
+                || (beforePrevious == 0xE2 && previous == 0x80 && (b == 0xA8 || b == 0xA9))  // U+2028/9
+            {
+                plain = false
+                break
+            }
+            beforePrevious = previous
+            previous = b
+        }
+        if plain { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar.value {

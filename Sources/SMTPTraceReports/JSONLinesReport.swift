@@ -164,7 +164,7 @@ public enum JSONLinesReport {
             if let count = r.packets.skipped[reason] { skipped.append((reason.label, .uint(count))) }
         }
         let closes: [(String, JSONValue)] = SessionClose.allCases.compactMap { close in
-            let n = r.sessions.filter { $0.close == close }.count
+            let n = r.totals.closes[close] ?? 0
             return n > 0 ? (close.rawValue, .int(Int64(n))) : nil
         }
         return .object([
@@ -179,8 +179,8 @@ public enum JSONLinesReport {
             ("skipped", .object(skipped)),
             ("tcp_connections", .uint(r.tcp.connections)),
             ("smtp_port_connections", .int(Int64(r.connectionsOnSMTPPorts))),
-            ("sessions", .int(Int64(r.sessions.count))),
-            ("messages", .int(Int64(r.sessions.reduce(0) { $0 + $1.messageCount }))),
+            ("sessions", .int(Int64(r.totals.sessions))),
+            ("messages", .int(Int64(r.totals.messages))),
             ("closes", .object(closes)),
             ("findings", .object(findings)),
             ("evicted", .uint(r.tcp.evicted)),

@@ -20,10 +20,17 @@ public struct TextReport {
     public func render(_ r: AnalysisResult, inputs: [String]) -> String {
         var sections: [String] = [headline(r, inputs: inputs)]
         if !r.findings.isEmpty { sections.append(findingsSection(r)) }
-        sections.append(r.sessions.isEmpty ? "No SMTP sessions found.\n" : sessionsSection(r))
-        if !r.sessions.isEmpty {
-            sections.append(replyCodesSection(r))
-            sections.append(talkersSection(r))
+        if r.totals.sessions == 0 {
+            sections.append("No SMTP sessions found.\n")
+        } else if !r.sessions.isEmpty {
+            var table = sessionsSection(r)
+            if r.totals.sessionsNotKept > 0 {
+                table += "  … and \(grouped(UInt64(r.totals.sessionsNotKept))) more sessions (--json lists them all)\n"
+            }
+            sections.append(table)
+            let note = r.totals.sessionsNotKept > 0 ? " (of the \(r.sessions.count) sessions listed)" : ""
+            sections.append(replyCodesSection(r).replacingFirstLine(with: "Reply codes" + note))
+            sections.append(talkersSection(r).replacingFirstLine(with: "Top clients and servers" + note))
         }
         sections.append(overview(r, inputs: inputs))
         return sections.joined(separator: "\n")
@@ -32,9 +39,9 @@ public struct TextReport {
     // MARK: - Headline
 
     func headline(_ r: AnalysisResult, inputs: [String]) -> String {
-        let counts = severityCounts(r.findings)
-        var parts = ["\(r.sessions.count) SMTP session\(r.sessions.count == 1 ? "" : "s")"]
-        if r.findings.isEmpty {
+        let counts = r.totals.severities
+        var parts = ["\(r.totals.sessions) SMTP session\(r.totals.sessions == 1 ? "" : "s")"]
+        if r.totals.findings.isEmpty {
             parts.append("no findings")
         } else {
             let bySeverity = Severity.allCases.reversed().compactMap { s -> String? in
@@ -88,8 +95,9 @@ public struct TextReport {
             let key = "\(f.kind.id)/\(f.severity.rawValue)"
             groups[key, default: Group(kind: f.kind, severity: f.severity, findings: [])].findings.append(f)
         }
+        func total(_ g: Group) -> Int { r.totals.findingGroups[FindingGroupKey(kind: g.kind, severity: g.severity)] ?? g.findings.count }
         let ordered = groups.values.sorted {
-            ($1.severity, $1.findings.count, $0.kind.id) < ($0.severity, $0.findings.count, $1.kind.id)
+            ($1.severity, total($1), $0.kind.id) < ($0.severity, total($0), $1.kind.id)
         }
         // One line per id (severity, id, count, sessions), then its first example wrapped
         // below it: readable at 80 columns as at 200.
@@ -101,7 +109,7 @@ public struct TextReport {
             if sessions.count > 8 { list += " +\(sessions.count - 8)" }
             if sessions.isEmpty { list = "no session" }
             let head = style.severity(g.severity, g.severity.description.padding(8))
-                + g.kind.id.padding(idWidth + 1) + "×\(g.findings.count)".padding(5) + "sessions " + list
+                + g.kind.id.padding(idWidth + 1) + "×\(total(g))".padding(5) + "sessions " + list
             out += "  " + head + "\n"
             let example = g.findings[0]
             var text = "frame \(example.frame)"
@@ -337,10 +345,9 @@ public struct TextReport {
         if r.tcp.reassembly.gaps > 0 { tcp += ", \(r.tcp.reassembly.gaps) gaps (\(byteCount(UInt64(r.tcp.reassembly.gapBytes))) missing)" }
         if r.tcp.evicted > 0 { tcp += ", \(r.tcp.evicted) evicted" }
         lines.append(("TCP", tcp))
-        let messages = r.sessions.reduce(0) { $0 + $1.messageCount }
-        var smtp = "\(r.sessions.count) sessions, \(messages) messages"
+        var smtp = "\(r.totals.sessions) sessions, \(r.totals.messages) messages"
         let closes = SessionClose.allCases.compactMap { c -> String? in
-            let n = r.sessions.filter { $0.close == c }.count
+            let n = r.totals.closes[c] ?? 0
             return n > 0 ? "\(n) \(c.rawValue)" : nil
         }
         if !closes.isEmpty { smtp += " (ended: " + closes.joined(separator: ", ") + ")" }
@@ -383,6 +390,11 @@ func byteCount(_ n: UInt64) -> String {
 }
 
 extension String {
+    func replacingFirstLine(with line: String) -> String {
+        guard let newline = firstIndex(of: "\n") else { return line }
+        return line + self[newline...]
+    }
+
     func padding(_ width: Int) -> String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }

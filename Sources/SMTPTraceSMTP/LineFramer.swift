@@ -48,6 +48,10 @@ public enum FramerOutput: Sendable, Equatable {
 public struct LineFramer {
     public enum Mode: Sendable, Equatable {
         case lines
+        /// Message body lines: like `lines`, but a line that needs no attention (CRLF ended,
+        /// no bare CR, not starting with `.`, at most 1000 octets with CRLF) is only counted
+        /// (`takeSkippedBody`), not returned — most of a capture's bytes are bodies.
+        case body
         /// The next `remaining` bytes are opaque data (a BDAT chunk).
         case raw(remaining: UInt64)
         /// Everything is opaque from here on (TLS).
@@ -68,6 +72,9 @@ public struct LineFramer {
     public private(set) var sawTLS = false
     /// Set when `sniffTLS` found cleartext instead of a TLS record; the reader clears it.
     public var cleartextAfterTLSSniff = false
+    /// Body octets and lines counted but not returned in `body` mode.
+    private var skippedBodyOctets: UInt64 = 0
+    private var skippedBodyLines = 0
     private var pendingLength = 0
     private var pendingFrame: UInt64 = 0
     private var pendingTimestamp = CaptureTimestamp.zero
@@ -79,6 +86,15 @@ public struct LineFramer {
     public init(keepLimit: Int = 1024) {
         self.keepLimit = keepLimit
         line.reserveCapacity(keepLimit)
+    }
+
+    /// The body octets (CRLF included) and lines skipped since the last call.
+    public mutating func takeSkippedBody() -> (octets: UInt64, lines: Int) {
+        defer {
+            skippedBodyOctets = 0
+            skippedBodyLines = 0
+        }
+        return (skippedBodyOctets, skippedBodyLines)
     }
 
     /// Whether a partial line is waiting for more bytes.
@@ -115,6 +131,15 @@ public struct LineFramer {
                 return .raw(range: start..<position, complete: false, frame: chunk.frame, timestamp: chunk.timestamp)
             case .lines:
                 if let line = scanLine(bytes, position: &position, chunk: chunk) { return .line(line) }
+            case .body:
+                if let line = scanLine(bytes, position: &position, chunk: chunk) {
+                    if line.terminator == .crlf && !line.hasBareCR && line.length <= 998 && self.line.first != 0x2E {
+                        skippedBodyOctets += UInt64(line.length + 2)
+                        skippedBodyLines += 1
+                        continue
+                    }
+                    return .line(line)
+                }
             }
         }
         return nil
@@ -178,7 +203,7 @@ public struct LineFramer {
 
     /// At the end of the stream: a partial line still held is returned unterminated.
     public mutating func finish() -> FramedLine? {
-        guard lineInProgress, mode == .lines else { return nil }
+        guard lineInProgress, mode == .lines || mode == .body else { return nil }
         lineInProgress = false
         return FramedLine(length: pendingLength, terminator: .none, frame: pendingFrame,
                           timestamp: pendingTimestamp, hasBareCR: pendingBareCR || pendingCR)
@@ -194,6 +219,7 @@ public struct LineFramer {
             mode = UInt64(missing) < remaining ? .raw(remaining: remaining - UInt64(missing)) : .lines
         case .opaque: break
         case .lines, .sniffTLS: mode = .lines
+        case .body: break
         }
     }
 }

@@ -310,6 +310,7 @@ extension SMTPConversation {
         pending.append(.endOfData(dataCommand))
         clientPhase = .commands
         clientFramer.keepLimit = limits.commandKeep
+        if clientFramer.mode == .body { clientFramer.mode = .lines }
         // The transaction is over for the client; what follows belongs to the next MAIL.
         currentTransaction = nil
     }
@@ -339,6 +340,7 @@ extension SMTPConversation {
             dataCommand: dataCommand, ambiguity: AmbiguousEnd(observation: index, lenientSize: size, frame: info.frame),
             held: [], heldBytes: 0)
         clientFramer.keepLimit = limits.commandKeep  // the lines after it may be commands
+        if clientFramer.mode == .body { clientFramer.mode = .lines }
     }
 
     /// What a lenient receiver would have taken as commands after the ambiguous end.
@@ -365,6 +367,7 @@ extension SMTPConversation {
         }
         pending.append(.endOfData(dataCommand))
         clientFramer.keepLimit = limits.commandKeep
+        if clientFramer.mode == .body { clientFramer.mode = .lines }
         replayHeldAsCommands(held)
     }
 
@@ -375,6 +378,7 @@ extension SMTPConversation {
             commitHeader()
             clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
             clientFramer.keepLimit = 2  // the body is counted, not kept
+            clientFramer.mode = .body
             return
         }
         headerBytes += info.length
@@ -382,6 +386,7 @@ extension SMTPConversation {
             commitHeader()
             clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
             clientFramer.keepLimit = 2
+            clientFramer.mode = .body
             return
         }
         headerField(bytes)

@@ -136,6 +136,7 @@ public final class SMTPConversation {
         if side == .clientToServer {
             record.clientBytes += UInt64(chunk.bytes.count)
             while let output = clientFramer.next(from: chunk, position: &position) {
+                takeSkippedBody()
                 switch output {
                 case .line(let info): clientLine(info, bytes: clientFramer.line)
                 case .raw(let range, let complete, _, _):
@@ -143,6 +144,7 @@ public final class SMTPConversation {
                     if complete { bdatChunkComplete() }
                 }
             }
+            takeSkippedBody()
         } else {
             record.serverBytes += UInt64(chunk.bytes.count)
             while let output = serverFramer.next(from: chunk, position: &position) {
@@ -305,6 +307,14 @@ public final class SMTPConversation {
     func isBDATInTransit(_ target: ReplyTarget) -> Bool {
         guard case .duringData(let i) = target, i < record.commands.count else { return false }
         return record.commands[i].verb == "BDAT"
+    }
+
+    /// Adds the body lines the framer counted without returning them to the message.
+    func takeSkippedBody() {
+        let skipped = clientFramer.takeSkippedBody()
+        guard skipped.lines > 0 else { return }
+        previousContentTerminator = .crlf
+        if let t = currentTransaction { record.transactions[t].size += skipped.octets }
     }
 
     /// Ends the reply-during-data account of a message: how much the client sent after it.

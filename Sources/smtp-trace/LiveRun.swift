@@ -56,6 +56,7 @@ struct LiveRun {
 
         var configuration = analysis.configuration()
         configuration.smtp.liveCapture = true
+        configuration.retention = output.json ? Retention(maxSessions: 0, maxFindingsPerID: 0) : Retention(maxSessions: 1000, maxFindingsPerID: 50)
         let analyzer = CaptureAnalyzer(configuration: configuration)
         let style = TextStyle(colors: output.useColor())
         let width = output.width ?? Terminal.width() ?? 100
@@ -161,7 +162,7 @@ struct LiveRun {
         if let counters, !output.quiet {
             Terminal.note("\(counters.received) packets received, \(counters.droppedByKernel) dropped by the kernel, \(counters.droppedByInterface) by the interface, \(ring.dropped) by smtp-trace")
         }
-        if let level = output.failOn, result.findings.contains(where: { $0.severity >= level.severity }) {
+        if let level = output.failOn, result.totals.severities.contains(where: { $0.key >= level.severity && $0.value > 0 }) {
             return ExitStatus.findings
         }
         return ExitStatus.success

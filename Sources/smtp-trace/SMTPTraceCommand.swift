@@ -120,9 +120,25 @@ struct SMTPTraceCommand: ParsableCommand {
             throw ExitCode(ExitStatus.unreadableInput)
         }
         let progress = ProgressLine(total: source.totalBytes, enabled: Terminal.isTerminal(STDERR_FILENO) && !output.quiet)
+        // Memory follows the open connections, not the capture: JSON is streamed as sessions
+        // end and nothing is kept; the table report keeps a bounded sample; only a transcript
+        // of every session or --write-flagged keep all.
+        var configuration = analysis.configuration()
+        if output.writeFlagged != nil || output.transcript == "all" {
+            configuration.retention = .all
+        } else if let transcript = output.transcript {
+            let id = Int(transcript.hasPrefix("#") ? String(transcript.dropFirst()) : transcript) ?? 0
+            configuration.retention = Retention(maxSessions: 0, maxFindingsPerID: nil, alwaysKeep: [id])
+        } else if output.json {
+            configuration.retention = Retention(maxSessions: 0, maxFindingsPerID: 0)
+        } else {
+            configuration.retention = Retention(maxSessions: 1000, maxFindingsPerID: 50)
+        }
+        let analyzer = CaptureAnalyzer(configuration: configuration)
+        if output.json { Self.streamJSON(from: analyzer) }
         let result: AnalysisResult
         do {
-            result = try CaptureAnalyzer.analyze(source, configuration: analysis.configuration()) { analyzer in
+            result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
                 progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
             }
         } catch {
@@ -136,7 +152,9 @@ struct SMTPTraceCommand: ParsableCommand {
         let style = TextStyle(colors: output.useColor())
 
         if output.json {
-            Terminal.write(JSONLinesReport.render(result, inputs: names))
+            var text = ""
+            JSONLinesReport.summaryRecord(result, inputs: names).write(to: &text)
+            Terminal.write(text + "\n")
         } else if let which = output.transcript {
             try printTranscripts(which, result: result, width: width, style: style)
         } else {
@@ -147,8 +165,31 @@ struct SMTPTraceCommand: ParsableCommand {
         }
         for warning in result.warnings { Terminal.warning(warning.description) }
         if !result.warnings.isEmpty { throw ExitCode(ExitStatus.partialInput) }
-        if let level = output.failOn, result.findings.contains(where: { $0.severity >= level.severity }) {
+        if let level = output.failOn, result.totals.severities.contains(where: { $0.key >= level.severity && $0.value > 0 }) {
             throw ExitCode(ExitStatus.findings)
+        }
+    }
+
+    /// Writes each session's record and its findings the moment the session ends (and the
+    /// findings of connections that carried no SMTP), so that nothing has to be kept.
+    static func streamJSON(from analyzer: CaptureAnalyzer) {
+        analyzer.sessionEnded = { session, findings in
+            var text = ""
+            JSONLinesReport.sessionRecord(session, findings: findings).write(to: &text)
+            text += "\n"
+            for f in findings {
+                JSONLinesReport.findingRecord(f).write(to: &text)
+                text += "\n"
+            }
+            Terminal.write(text)
+        }
+        analyzer.connectionEnded = { findings in
+            var text = ""
+            for f in findings {
+                JSONLinesReport.findingRecord(f).write(to: &text)
+                text += "\n"
+            }
+            Terminal.write(text)
         }
     }
 
@@ -160,7 +201,7 @@ struct SMTPTraceCommand: ParsableCommand {
         } else {
             let id = Int(which.hasPrefix("#") ? String(which.dropFirst()) : which)!
             guard let session = result.sessions.first(where: { $0.id == id }) else {
-                Terminal.error("there is no session \(id) in this capture (it has \(result.sessions.count)); run without --transcript to list them")
+                Terminal.error("there is no session \(id) in this capture (it has \(result.totals.sessions)); run without --transcript to list them")
                 throw ExitCode(ExitStatus.usage)
             }
             sessions = [session]
