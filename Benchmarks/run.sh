@@ -174,10 +174,19 @@ other_cpu() {
     done
     echo $(( total > 0 ? 100 * busy / total : 0 ))
 }
+# check_quiet WHAT: before timing, wait up to 60 s for the CPUs to be idle (< 10% busy, e.g. after
+# someone else's build), then go on either way and say so.
 check_quiet() {
-    local busy; busy=$(other_cpu)
+    local busy waited=0
+    busy=$(other_cpu)
+    while ((busy > 10 && waited < 60)); do
+        ((waited)) || echo "waiting up to 60 s for the CPUs to go quiet (${busy}% busy before timing $1)"
+        sleep 4; waited=$((waited + 5)); busy=$(other_cpu)
+    done
     if ((busy > 10)); then
-        echo "note: the CPUs were ${busy}% busy in the second before timing $1 (other processes?): timings may be slow"
+        echo "note: the CPUs are still ${busy}% busy (other processes?): the timings of $1 may be slow"
+    elif ((waited)); then
+        echo "quiet after ${waited} s"
     fi
 }
 

@@ -192,14 +192,18 @@ extension SMTPConversation {
             observe(.starttlsInjection, side: side, context: .command, info: info, line: bytes,
                     fields: [.init("cause", .string("pipelined_after_starttls"))])
         }
-        if clientFramer.cleartextAfterTLSSniff && record.implicitTLS && !startTLSAnswered {
-            clientFramer.cleartextAfterTLSSniff = false  // plain SMTP on the implicit-TLS port
-        }
-        if clientFramer.cleartextAfterTLSSniff {
-            clientFramer.cleartextAfterTLSSniff = false
+        if takeCleartextAfterTLS(&clientFramer) {
             observe(.starttlsInjection, side: side, context: .command, info: info, line: bytes,
                     fields: [.init("cause", .string("cleartext_instead_of_tls"))])
         }
+    }
+
+    /// Whether the framer found cleartext where a TLS record was due after STARTTLS (plain
+    /// SMTP on the implicit-TLS port is no such case); clears the framer's flag.
+    func takeCleartextAfterTLS(_ framer: inout LineFramer) -> Bool {
+        guard framer.cleartextAfterTLSSniff else { return false }
+        framer.cleartextAfterTLSSniff = false
+        return !(record.implicitTLS && !startTLSAnswered)
     }
 
     func bdatChunkComplete() {

@@ -9,11 +9,7 @@ extension SMTPConversation {
 
     func serverLine(_ info: FramedLine, bytes: [UInt8]) {
         let side = Direction.serverToClient
-        if serverFramer.cleartextAfterTLSSniff && record.implicitTLS && !startTLSAnswered {
-            serverFramer.cleartextAfterTLSSniff = false  // plain SMTP on the implicit-TLS port
-        }
-        if serverFramer.cleartextAfterTLSSniff {
-            serverFramer.cleartextAfterTLSSniff = false
+        if takeCleartextAfterTLS(&serverFramer) {
             observe(.starttlsInjection, side: side, context: .reply, info: info, line: bytes,
                     fields: [.init("cause", .string("server_cleartext_after_220"))])
         }

@@ -61,32 +61,15 @@ struct LiveRun {
         let style = TextStyle(colors: output.useColor())
         let width = output.width ?? Terminal.width() ?? 100
         let statusLine = Terminal.isTerminal(STDERR_FILENO) && !output.quiet
-        analyzer.sessionEnded = { session, findings in
-            if statusLine { Terminal.writeError("\r\u{1B}[K") }
-            if output.json {
-                var text = ""
-                JSONLinesReport.sessionRecord(session, findings: findings).write(to: &text)
-                text += "\n"
-                for f in findings {
-                    JSONLinesReport.findingRecord(f).write(to: &text)
-                    text += "\n"
-                }
-                Terminal.write(text)
-            } else {
+        if output.json {
+            SMTPTraceCommand.streamJSON(from: analyzer)
+        } else {
+            let printLines: ([Finding]) -> Void = { findings in
+                if statusLine { Terminal.writeError("\r\u{1B}[K") }
                 for f in findings { Terminal.write(Self.line(f, style: style, width: width) + "\n") }
             }
-        }
-        analyzer.connectionEnded = { findings in
-            if output.json {
-                var text = ""
-                for f in findings {
-                    JSONLinesReport.findingRecord(f).write(to: &text)
-                    text += "\n"
-                }
-                Terminal.write(text)
-            } else {
-                for f in findings { Terminal.write(Self.line(f, style: style, width: width) + "\n") }
-            }
+            analyzer.sessionEnded = { _, findings in printLines(findings) }
+            analyzer.connectionEnded = printLines
         }
 
         // Stop on SIGINT/SIGTERM, --duration or -c.
