@@ -304,7 +304,13 @@ cell() {   # cell NAME LABEL -> "seconds MB/s MiB" or dashes
 }
 echo
 echo "== results (median of the timed runs; MB/s = file bytes / 10^6 / median s; RSS = largest peak of the timed runs)"
-echo "tshark command: ${TSHARK_CMD[*]} > /dev/null"
+if ((TSHARK_DONE)); then
+    echo "tshark command: ${TSHARK_CMD[*]} > /dev/null"
+elif ((TSHARK)); then
+    echo "tshark: not timed (it failed, or 1G is not among --sizes)"
+else
+    echo "tshark: not timed (--no-tshark or not installed)"
+fi
 printf '%-5s %9s %10s | %-24s | %-24s | %-24s\n' "" "file" "" "floor (pcap_next_ex)" "smtp-trace --json" "tshark -Y smtp"
 printf '%-5s %9s %10s | %8s %7s %7s | %8s %7s %7s | %8s %7s %7s\n' size MB packets s MB/s MiB s MB/s MiB s MB/s MiB
 for label in "${SIZE_LIST[@]}"; do
