@@ -91,10 +91,16 @@ public final class TCPConnection {
         self.toClient = HalfStream(direction: .serverToClient, recentLimit: recentLimit)
     }
 
-    /// The reassembly state of one direction.
+    /// The reassembly state of one direction (a copy: for tests and reports, not per packet).
     public func halfStream(_ direction: Direction) -> HalfStream {
         direction == .clientToServer ? toServer : toClient
     }
+
+    // Per-packet reads of one direction's state, without copying the whole half-stream.
+    @inline(__always) func isFinished(_ d: Direction) -> Bool { d == .clientToServer ? toServer.finished : toClient.finished }
+    @inline(__always) func isStarted(_ d: Direction) -> Bool { d == .clientToServer ? toServer.started : toClient.started }
+    @inline(__always) func nextSequence(_ d: Direction) -> UInt32 { d == .clientToServer ? toServer.nextSequence : toClient.nextSequence }
+    @inline(__always) func counters(_ d: Direction) -> ReassemblyCounters { d == .clientToServer ? toServer.counters : toClient.counters }
 
     /// Whether the connection was already open when the capture started (no SYN seen).
     public var startedMidstream: Bool { clientISN == nil && roleEvidence != .handshake }

@@ -170,9 +170,9 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             let ack = segment.acknowledgementNumber
             withHalf(direction.reversed, of: connection) { $0.trimAcknowledged(ack) }
             // An ACK past a hole in the other direction: the hole will never be filled.
-            let other = connection.halfStream(direction.reversed)
-            if other.started && !other.finished
-                && SequenceNumber.distance(from: other.nextSequence, to: segment.acknowledgementNumber) > 0
+            let other = direction.reversed
+            if connection.isStarted(other) && !connection.isFinished(other)
+                && SequenceNumber.distance(from: connection.nextSequence(other), to: segment.acknowledgementNumber) > 0
             {
                 acknowledge(direction.reversed, upTo: segment.acknowledgementNumber, frame: segment.frameNumber,
                             timestamp: segment.timestamp, on: connection)
@@ -202,9 +202,9 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         if flags.contains(.fin) && !connection.events.contains(where: { $0.kind == .fin && $0.side == direction }) {
             connection.log(.fin, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
         }
-        let before = connection.halfStream(direction).counters
+        let before = connection.counters(direction)
         accept(segment, direction: direction, on: connection, fin: flags.contains(.fin))
-        let after = connection.halfStream(direction).counters
+        let after = connection.counters(direction)
         if after.retransmittedSegments > before.retransmittedSegments {
             connection.log(.retransmission, direction, frame: segment.frameNumber, timestamp: segment.timestamp, bytes: segment.payload.count)
         } else if after.outOfOrderSegments > before.outOfOrderSegments {
@@ -240,15 +240,14 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     /// not tracked exactly (scaling is negotiated in options), so "in window" is within
     /// `resetWindow` of the next expected sequence number; a side that never sent may reset.
     private func resetInWindow(_ segment: TCPSegment, direction: Direction, on connection: TCPConnection) -> Bool {
-        let half = connection.halfStream(direction)
-        guard half.started else { return true }
-        let d = SequenceNumber.distance(from: half.nextSequence, to: segment.sequenceNumber)
+        guard connection.isStarted(direction) else { return true }
+        let d = SequenceNumber.distance(from: connection.nextSequence(direction), to: segment.sequenceNumber)
         return d >= -limits.resetWindow && d <= limits.resetWindow
     }
 
     private func accept(_ segment: TCPSegment, direction: Direction, on connection: TCPConnection, fin: Bool) {
         let limit = limits.maxHeldBytesPerDirection
-        let wasFinished = connection.halfStream(direction).finished
+        let wasFinished = connection.isFinished(direction)
         if connection.ignored {
             // Follow FINs only: sequence numbers, no bytes.
             if fin {
@@ -270,14 +269,14 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
             if disposition == .ignore { ignore(connection) }
         }
-        if !wasFinished && connection.halfStream(direction).finished { noteFinished(direction, on: connection) }
+        if !wasFinished && connection.isFinished(direction) { noteFinished(direction, on: connection) }
     }
 
     private func acknowledge(_ direction: Direction, upTo ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp,
                              on connection: TCPConnection) {
         let consumer = self.consumer
         var disposition = StreamDisposition.keepDelivering
-        let wasFinished = connection.halfStream(direction).finished
+        let wasFinished = connection.isFinished(direction)
         withHalf(direction, of: connection) { half in
             half.acknowledged(upTo: ack, frame: frame, timestamp: timestamp) { event in
                 if disposition == .keepDelivering, self.forward(event, on: connection) == .ignore {
@@ -286,13 +285,13 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         }
         if disposition == .ignore { ignore(connection) }
-        if !wasFinished && connection.halfStream(direction).finished { noteFinished(direction, on: connection) }
+        if !wasFinished && connection.isFinished(direction) { noteFinished(direction, on: connection) }
     }
 
     private func settle(_ direction: Direction, now: CaptureTimestamp, on connection: TCPConnection) {
         let consumer = self.consumer
         var disposition = StreamDisposition.keepDelivering
-        let wasFinished = connection.halfStream(direction).finished
+        let wasFinished = connection.isFinished(direction)
         withHalf(direction, of: connection) { half in
             half.settleAcknowledgement(now: now) { event in
                 if disposition == .keepDelivering, self.forward(event, on: connection) == .ignore {
@@ -301,7 +300,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         }
         if disposition == .ignore { ignore(connection) }
-        if !wasFinished && connection.halfStream(direction).finished { noteFinished(direction, on: connection) }
+        if !wasFinished && connection.isFinished(direction) { noteFinished(direction, on: connection) }
     }
 
     private func noteFinished(_ direction: Direction, on connection: TCPConnection) {
