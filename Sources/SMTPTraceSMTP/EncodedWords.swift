@@ -6,7 +6,17 @@ import Foundation
 /// Whitespace between two adjacent encoded words is dropped, as §6.2 says.
 public enum EncodedWords {
     public static func decode(_ text: String) -> String {
-        guard text.contains("=?") else { return text }
+        // Cheap rejection: no "=?" in the bytes, nothing to decode (most header values).
+        var previous: UInt8 = 0
+        var found = false
+        for b in text.utf8 {
+            if previous == UInt8(ascii: "=") && b == UInt8(ascii: "?") {
+                found = true
+                break
+            }
+            previous = b
+        }
+        guard found else { return text }
         var out = ""
         var rest = Substring(text)
         var pendingSpace = ""

@@ -65,6 +65,10 @@ public struct SMTPReplyLine: Sendable, Equatable {
 /// RFC 3463 enhanced status code at the start of a reply's text (`5.5.4`), when present and
 /// consistent with the reply's class.
 public func enhancedStatusCode(in text: String, replyCode: Int) -> String? {
+    // Cheap rejection first: "d.d…" with the reply's class digit (most texts are not codes).
+    var utf8 = text.utf8.makeIterator()
+    guard let first = utf8.next(), first == UInt8(ascii: "0") + UInt8(replyCode / 100), utf8.next() == UInt8(ascii: ".")
+    else { return nil }
     let token = text.prefix { $0 != " " }
     let parts = token.split(separator: ".", omittingEmptySubsequences: false)
     guard parts.count == 3, let cls = Int(parts[0]), [2, 4, 5].contains(cls),

@@ -10,7 +10,16 @@ extension SMTPConversation {
         "XFORWARD",
     ]
 
-    static let reportedHeaders: Set<String> = ["date", "from", "to", "subject", "message-id"]
+    static let reportedHeaders: [[UInt8]] = ["date", "from", "to", "subject", "message-id"].map { Array($0.utf8) }
+
+    /// The reported header field this name is (ASCII case-insensitive), without making a
+    /// String of every other field's name.
+    static func reportedHeaderName(_ name: ArraySlice<UInt8>) -> String? {
+        for candidate in reportedHeaders where candidate.count == name.count {
+            if zip(candidate, name).allSatisfy({ $0 == ($1 | 0x20) }) { return String(decoding: candidate, as: UTF8.self) }
+        }
+        return nil
+    }
 
     func clientLine(_ info: FramedLine, bytes: [UInt8]) {
         clientLineSinceLastReply = true
@@ -407,9 +416,7 @@ extension SMTPConversation {
             return
         }
         commitHeader()
-        guard let colon = bytes.firstIndex(of: 0x3A) else { return }
-        let name = String(decoding: bytes[..<colon], as: UTF8.self).lowercased()
-        guard Self.reportedHeaders.contains(name) else { return }
+        guard let colon = bytes.firstIndex(of: 0x3A), let name = Self.reportedHeaderName(bytes[..<colon]) else { return }
         let value = String(decoding: bytes[(colon + 1)...], as: UTF8.self).trimmingSpaces
         currentHeader = (name, value)
     }
