@@ -4,8 +4,26 @@ import SMTPTraceCapture
 public enum TimeFormatting {
     /// RFC 3339 with microseconds: `2009-10-05T06:06:07.492060Z`.
     public static func rfc3339(_ t: CaptureTimestamp) -> String {
-        let (date, time) = civil(t.seconds)
-        return "\(date)T\(time).\(pad(Int(t.nanoseconds / 1000), 6))Z"
+        // Written digit by digit into a fixed 27-byte buffer: the JSON output formats one per
+        // command and reply, and interpolation costs a dozen small strings each.
+        let (year, month, day, rest) = civilFields(t.seconds)
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[offset + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 4, at: 0); buffer[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5); buffer[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8); buffer[10] = UInt8(ascii: "T")
+            put(rest / 3600, 2, at: 11); buffer[13] = UInt8(ascii: ":")
+            put(rest % 3600 / 60, 2, at: 14); buffer[16] = UInt8(ascii: ":")
+            put(rest % 60, 2, at: 17); buffer[19] = UInt8(ascii: ".")
+            put(Int(t.nanoseconds / 1000), 6, at: 20); buffer[26] = UInt8(ascii: "Z")
+            return 27
+        }
     }
 
     /// For tables: `2009-10-05 06:06:07.492`.
@@ -33,6 +51,26 @@ public enum TimeFormatting {
     static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// Year, month, day and seconds into the day, by the days-from-civil inverse.
+    static func civilFields(_ seconds: Int64) -> (year: Int, month: Int, day: Int, rest: Int) {
+        var days = seconds / 86_400
+        var rest = seconds % 86_400
+        if rest < 0 {
+            rest += 86_400
+            days -= 1
+        }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(min(max(year, 0), 9999)), Int(month), Int(day), Int(rest))
     }
 
     /// Days-from-civil inverse (Howard Hinnant's algorithm): no calendar or locale involved.
