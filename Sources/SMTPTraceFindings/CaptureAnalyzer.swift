@@ -52,6 +52,17 @@ public struct AnalysisTotals: Sendable {
 
     public init() {}
 
+    mutating func add(_ other: AnalysisTotals) {
+        sessions += other.sessions
+        messages += other.messages
+        for (k, v) in other.closes { closes[k, default: 0] += v }
+        for (k, v) in other.findings { findings[k, default: 0] += v }
+        for (k, v) in other.severities { severities[k, default: 0] += v }
+        for (k, v) in other.findingGroups { findingGroups[k, default: 0] += v }
+        sessionsNotKept += other.sessionsNotKept
+        findingsNotKept += other.findingsNotKept
+    }
+
     mutating func count(_ findings: [Finding]) {
         for f in findings {
             self.findings[f.kind, default: 0] += 1
@@ -88,6 +99,34 @@ public struct AnalysisResult: Sendable {
 
     /// Findings per id, for the summary.
     public var findingCounts: [FindingKind: Int] { totals.findings }
+
+    /// Several independent analyses (one per input file) as one result: session ids are
+    /// renumbered so that the first file's come first, and every count is summed.
+    public static func merging(_ results: [AnalysisResult]) -> AnalysisResult {
+        var merged = AnalysisResult(
+            sessions: [], findings: [], packets: PacketStatistics(), tcp: TCPStatistics(), connectionsOnSMTPPorts: 0,
+            warnings: [], droppedPackets: nil, totals: AnalysisTotals())
+        var offset = 0
+        for r in results {
+            merged.sessions += r.sessions.map { s in
+                var s = s
+                s.id += offset
+                return s
+            }
+            merged.findings += r.findings.map { f in
+                var f = f
+                f.session = f.session.map { $0 + offset }
+                return f
+            }
+            merged.packets.merge(r.packets)
+            merged.tcp.add(r.tcp)
+            merged.connectionsOnSMTPPorts += r.connectionsOnSMTPPorts
+            merged.warnings += r.warnings
+            merged.totals.add(r.totals)
+            offset += r.totals.sessions
+        }
+        return merged
+    }
 }
 
 /// The one junction of the pipeline: frames → `PacketDecoder` → `TCPReassembler` →

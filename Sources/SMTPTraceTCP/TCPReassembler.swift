@@ -44,6 +44,21 @@ public struct TCPStatistics: Sendable, Equatable {
     public var peakOpenConnections = 0
 
     public init() {}
+
+    /// Adds another, independent analysis's counts.
+    public mutating func add(_ other: TCPStatistics) {
+        connections += other.connections
+        closedFinished += other.closedFinished
+        closedReset += other.closedReset
+        closedIdle += other.closedIdle
+        closedCaptureEnd += other.closedCaptureEnd
+        evicted += other.evicted
+        superseded += other.superseded
+        strays += other.strays
+        ignoredResets += other.ignoredResets
+        reassembly.add(other.reassembly)
+        peakOpenConnections = max(peakOpenConnections, other.peakOpenConnections)
+    }
 }
 
 /// The connection table: finds each segment's connection, follows its state, reassembles

@@ -8,6 +8,9 @@ struct InputOptions: ParsableArguments {
     @Option(name: .customShort("r"), help: ArgumentHelp("Read this capture file (repeatable), as tcpdump -r.", valueName: "file"))
     var readFiles: [String] = []
 
+    @Flag(help: "Treat several files as separate captures (different links or days), analysed in parallel and reported together.")
+    var independent = false
+
     var allPaths: [String] { readFiles + files }
 
     func validate() throws {

@@ -29,6 +29,7 @@ struct SMTPTraceCommand: ParsableCommand {
             EXAMPLES:
               smtp-trace relay.pcap                     findings, sessions, reply codes, overview
               smtp-trace -r a.pcap -r b.pcapng          two files as one capture
+              smtp-trace --independent day1.pcap day2.pcap   separate captures, in parallel
               tcpdump -w - port 25 | smtp-trace -       read standard input
               smtp-trace --transcript 3 relay.pcap      session 3 as a C:/S: ladder
               smtp-trace --transcript all relay.pcap    every session's ladder
@@ -134,12 +135,16 @@ struct SMTPTraceCommand: ParsableCommand {
         } else {
             configuration.retention = Retention(maxSessions: 1000, maxFindingsPerID: 50)
         }
-        let analyzer = CaptureAnalyzer(configuration: configuration)
-        if output.json { Self.streamJSON(from: analyzer) }
         let result: AnalysisResult
         do {
-            result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
-                progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
+            if input.independent && source.readers.count > 1 {
+                result = try IndependentAnalysis(readers: source.readers, configuration: configuration, json: output.json).run()
+            } else {
+                let analyzer = CaptureAnalyzer(configuration: configuration)
+                if output.json { Self.streamJSON(from: analyzer) }
+                result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
+                    progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
+                }
             }
         } catch {
             progress.clear()

@@ -64,6 +64,24 @@ struct CommandLineTests {
         #expect(summary == 53 + 26)
     }
 
+    /// Separate captures analysed in parallel: every session once, ids unique, counts summed.
+    @Test func independentInputsAreAnalysedSeparately() throws {
+        let run = try runTool(["--independent", "--json", TestPaths.fixture("two-sessions.pcap"),
+                               TestPaths.fixture("founding-helo-trailing-dot.pcap")])
+        #expect(run.status == 0)
+        let records = run.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let ids = records.filter { $0["type"] as? String == "session" }.compactMap { $0["id"] as? Int }
+        #expect(ids.sorted() == [1, 2, 3])
+        #expect(records.filter { $0["type"] as? String == "finding" }.count == 6)
+        #expect(records.last?["packets"] as? Int == 53 + 17)
+        #expect(records.last?["sessions"] as? Int == 3)
+        let text = try runTool(["--independent", "--width", "100", TestPaths.fixture("two-sessions.pcap"),
+                                TestPaths.fixture("founding-helo-trailing-dot.pcap")])
+        #expect(text.stdout.hasPrefix("smtp-trace · 2 files · 3 SMTP sessions · 3 errors, 3 warnings"))
+    }
+
     @Test func usageErrorsExitWith2() throws {
         #expect(try runTool([]).status == 2)
         #expect(try runTool(["--ports", "25,abc", TestPaths.fixture("ipv4-ethernet.pcap")]).status == 2)

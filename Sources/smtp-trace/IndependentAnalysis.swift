@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import SMTPTraceCapture
+import SMTPTraceFindings
+import SMTPTraceReports
+import SMTPTraceSMTP
+
+/// `--independent`: each input is its own capture (another link, another day), analysed on
+/// its own core, and the results are reported together. With `--json`, sessions are streamed
+/// as they end, numbered 1, 2, 3… across all inputs in the order they end; the table report
+/// numbers them file by file.
+final class IndependentAnalysis: @unchecked Sendable {
+    let readers: [PcapFileReader]
+    let configuration: AnalyzerConfiguration
+    let json: Bool
+    private let lock = NSLock()
+    private var results: [AnalysisResult?]
+    private var failures: [CaptureError] = []
+    private var nextStreamedID = 0
+
+    init(readers: [PcapFileReader], configuration: AnalyzerConfiguration, json: Bool) {
+        self.readers = readers
+        self.configuration = configuration
+        self.json = json
+        self.results = Array(repeating: nil, count: readers.count)
+    }
+
+    func run() throws(CaptureError) -> AnalysisResult {
+        DispatchQueue.concurrentPerform(iterations: readers.count) { index in
+            let analyzer = CaptureAnalyzer(configuration: configuration)
+            if json { stream(analyzer) }
+            do {
+                let result = try CaptureAnalyzer.analyze(MergedFrameSource(readers: [readers[index]]), with: analyzer)
+                lock.lock()
+                results[index] = result
+                lock.unlock()
+            } catch {
+                lock.lock()
+                failures.append(error as? CaptureError ?? .openFailed(path: readers[index].path, reason: "\(error)"))
+                lock.unlock()
+            }
+        }
+        if let failure = failures.first { throw failure }
+        return AnalysisResult.merging(results.compactMap { $0 })
+    }
+
+    /// One writer at a time; ids unique across the inputs.
+    private func stream(_ analyzer: CaptureAnalyzer) {
+        analyzer.sessionEnded = { [self] session, findings in
+            lock.lock()
+            defer { lock.unlock() }
+            nextStreamedID += 1
+            var renumbered = session
+            renumbered.id = nextStreamedID
+            var text = ""
+            JSONLinesReport.sessionRecord(renumbered, findings: findings).write(to: &text)
+            text += "\n"
+            for var f in findings {
+                f.session = nextStreamedID
+                JSONLinesReport.findingRecord(f).write(to: &text)
+                text += "\n"
+            }
+            Terminal.write(text)
+        }
+        analyzer.connectionEnded = { [self] findings in
+            lock.lock()
+            defer { lock.unlock() }
+            var text = ""
+            for f in findings {
+                JSONLinesReport.findingRecord(f).write(to: &text)
+                text += "\n"
+            }
+            Terminal.write(text)
+        }
+    }
+}
