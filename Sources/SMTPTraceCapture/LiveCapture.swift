@@ -78,7 +78,7 @@ public final class LiveCapture {
         self.options = options
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let handle = pcap_create(options.interface, &errorBuffer) else {
-            throw .failed(interface: options.interface, reason: String(cString: errorBuffer))
+            throw .failed(interface: options.interface, reason: Self.text(errorBuffer))
         }
         pcap_set_snaplen(handle, Int32(options.snapshotLength))
         pcap_set_promisc(handle, options.promiscuous ? 1 : 0)
@@ -122,6 +122,11 @@ public final class LiveCapture {
 
     deinit { pcap_close(handle) }
 
+    /// libpcap's error buffer as text (up to its NUL).
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The next packet; `.timeout` when none came within 250 ms. The frame's bytes are valid
     /// until the next call.
     public func read() -> Read {
@@ -162,7 +167,7 @@ public final class LiveCapture {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         var list: UnsafeMutablePointer<pcap_if_t>? = nil
         guard pcap_findalldevs(&list, &errorBuffer) == 0 else {
-            throw .failed(interface: "-", reason: String(cString: errorBuffer))
+            throw .failed(interface: "-", reason: Self.text(errorBuffer))
         }
         defer { pcap_freealldevs(list) }
         var result: [CaptureInterface] = []

@@ -271,7 +271,6 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
                 }
             }
         } else {
-            let consumer = self.consumer
             var disposition = StreamDisposition.keepDelivering
             withHalf(direction, of: connection) { half in
                 half.accept(sequence: segment.sequenceNumber, syn: segment.flags.contains(.syn), fin: fin,
@@ -289,7 +288,6 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
 
     private func acknowledge(_ direction: Direction, upTo ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp,
                              on connection: TCPConnection) {
-        let consumer = self.consumer
         var disposition = StreamDisposition.keepDelivering
         let wasFinished = connection.isFinished(direction)
         withHalf(direction, of: connection) { half in
@@ -304,7 +302,6 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     }
 
     private func settle(_ direction: Direction, now: CaptureTimestamp, on connection: TCPConnection) {
-        let consumer = self.consumer
         var disposition = StreamDisposition.keepDelivering
         let wasFinished = connection.isFinished(direction)
         withHalf(direction, of: connection) { half in
@@ -343,7 +340,6 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     private func close(_ connection: TCPConnection, reason: ConnectionCloseReason) {
         guard table.removeValue(forKey: connection.key) != nil else { return }
         if !connection.ignored {
-            let consumer = self.consumer
             var stop = false
             for direction in [Direction.clientToServer, .serverToClient] {
                 withHalf(direction, of: connection) { half in
