@@ -53,7 +53,8 @@ public enum TimeFormatting {
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
-    /// Year, month, day and seconds into the day, by the days-from-civil inverse.
+    /// Year, month, day and seconds into the day: the days-from-civil inverse (Howard
+    /// Hinnant's algorithm), no calendar or locale involved.
     static func civilFields(_ seconds: Int64) -> (year: Int, month: Int, day: Int, rest: Int) {
         var days = seconds / 86_400
         var rest = seconds % 86_400
@@ -73,25 +74,11 @@ public enum TimeFormatting {
         return (Int(min(max(year, 0), 9999)), Int(month), Int(day), Int(rest))
     }
 
-    /// Days-from-civil inverse (Howard Hinnant's algorithm): no calendar or locale involved.
+    /// Date and time-of-day text for `display`.
     static func civil(_ seconds: Int64) -> (date: String, time: String) {
-        var days = seconds / 86_400
-        var rest = seconds % 86_400
-        if rest < 0 {
-            rest += 86_400
-            days -= 1
-        }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        let date = "\(pad(Int(year), 4))-\(pad(Int(month), 2))-\(pad(Int(day), 2))"
-        let time = "\(pad(Int(rest / 3600), 2)):\(pad(Int(rest % 3600 / 60), 2)):\(pad(Int(rest % 60), 2))"
+        let (year, month, day, rest) = civilFields(seconds)
+        let date = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        let time = "\(pad(rest / 3600, 2)):\(pad(rest % 3600 / 60, 2)):\(pad(rest % 60, 2))"
         return (date, time)
     }
 }

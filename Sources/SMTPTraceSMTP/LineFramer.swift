@@ -97,9 +97,6 @@ public struct LineFramer {
         return (skippedBodyOctets, skippedBodyLines)
     }
 
-    /// Whether a partial line is waiting for more bytes.
-    public var hasPartialLine: Bool { lineInProgress }
-
     /// Consumes bytes of `chunk` from `position` and returns the next complete unit, or `nil`
     /// when the chunk is used up (then `position == chunk.bytes.count`).
     public mutating func next(from chunk: StreamChunk, position: inout Int) -> FramerOutput? {

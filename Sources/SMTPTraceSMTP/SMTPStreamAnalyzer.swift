@@ -216,8 +216,6 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 struct RoleMap {
     var clientIsTCPClient: Bool
 
-    /// The SMTP side a TCP direction's sender plays.
-    func smtpSide(ofSender direction: Direction) -> Direction { smtpSide(of: direction) }
 
     func smtpSide(of direction: Direction) -> Direction {
         clientIsTCPClient ? direction : direction.reversed
