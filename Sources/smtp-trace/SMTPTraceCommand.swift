@@ -178,15 +178,17 @@ struct SMTPTraceCommand: ParsableCommand {
     /// Writes each session's record and its findings the moment the session ends (and the
     /// findings of connections that carried no SMTP), so that nothing has to be kept.
     static func streamJSON(from analyzer: CaptureAnalyzer) {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 16)
         analyzer.sessionEnded = { session, findings in
-            var text = ""
-            JSONLinesReport.sessionRecord(session, findings: findings).write(to: &text)
-            text += "\n"
+            buffer.removeAll(keepingCapacity: true)
+            JSONLinesReport.sessionRecord(session, findings: findings).write(into: &buffer)
+            buffer.append(0x0A)
             for f in findings {
-                JSONLinesReport.findingRecord(f).write(to: &text)
-                text += "\n"
+                JSONLinesReport.findingRecord(f).write(into: &buffer)
+                buffer.append(0x0A)
             }
-            Terminal.write(text)
+            Terminal.write(bytes: buffer)
         }
         analyzer.connectionEnded = { findings in
             var text = ""

@@ -26,6 +26,19 @@ enum Terminal {
         write(text, to: STDOUT_FILENO)
     }
 
+    static func write(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard var base = buffer.baseAddress else { return }
+            var left = buffer.count
+            while left > 0 {
+                let n = systemWrite(STDOUT_FILENO, base, left)
+                if n <= 0 { return }
+                base += n
+                left -= n
+            }
+        }
+    }
+
     static func writeError(_ text: String) {
         write(text, to: STDERR_FILENO)
     }

@@ -153,3 +153,26 @@ struct JSONSchemaTests {
         }
     }
 }
+
+/// The byte writer the command line streams with and the string writer give the same text.
+struct JSONWriterTests {
+    @Test func bytesAndStringAgree() throws {
+        for fixture in ["founding-escape.pcap", "founding-reply-during-data.pcap", "case-smuggling-lenient.pcap", "ipv6-ethernet.pcap"] {
+            let result = try analyzeFixture(fixture)
+            for s in result.sessions {
+                let value = JSONLinesReport.sessionRecord(s, findings: result.findings)
+                var bytes: [UInt8] = []
+                value.write(into: &bytes)
+                #expect(String(decoding: bytes, as: UTF8.self) == value.serialized)
+            }
+            for f in result.findings {
+                var bytes: [UInt8] = []
+                JSONLinesReport.findingRecord(f).write(into: &bytes)
+                #expect(String(decoding: bytes, as: UTF8.self) == JSONLinesReport.findingRecord(f).serialized)
+            }
+        }
+        var bytes: [UInt8] = []
+        JSONValue.array([.int(-1234567890123), .uint(0), .uint(UInt64.max), .int(Int64.min + 1)]).write(into: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == "[-1234567890123,0,18446744073709551615,-9223372036854775807]")
+    }
+}
