@@ -129,6 +129,8 @@ public struct LineFramer {
             case .lines:
                 if let line = scanLine(bytes, position: &position, chunk: chunk) { return .line(line) }
             case .body:
+                if !lineInProgress { skipPlainBodyLines(bytes, position: &position) }
+                if position >= bytes.count { return nil }
                 if let line = scanLine(bytes, position: &position, chunk: chunk) {
                     if line.terminator == .crlf && !line.hasBareCR && line.length <= 998 && self.line.first != 0x2E {
                         skippedBodyOctets += UInt64(line.length + 2)
@@ -140,6 +142,26 @@ public struct LineFramer {
             }
         }
         return nil
+    }
+
+    /// The body fast path: whole lines inside the chunk that need no attention are counted
+    /// straight from the borrowed bytes — no copy, no line object. It stops at the first line
+    /// that does (or that the chunk cuts), which the general path then handles.
+    private mutating func skipPlainBodyLines(_ bytes: UnsafeRawBufferPointer, position: inout Int) {
+        guard let start = bytes.baseAddress else { return }
+        while position < bytes.count {
+            let base = start + position
+            guard let newline = memchr(base, 0x0A, bytes.count - position) else { return }
+            let length = UnsafeRawPointer(newline) - base  // without the LF
+            guard length >= 1, bytes[position + length - 1] == 0x0D,  // CRLF
+                bytes[position] != 0x2E,  // not a dot line
+                length - 1 <= 998,
+                length == 1 || memchr(base, 0x0D, length - 1) == nil  // no bare CR
+            else { return }
+            skippedBodyOctets += UInt64(length + 1)
+            skippedBodyLines += 1
+            position += length + 1
+        }
     }
 
     private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {
