@@ -35,6 +35,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FIX="$(cd "$HERE/.." && pwd)"
+source "$HERE/netns-recording.sh"
 FSERVER="$HERE/founding_server.py"
 FCLIENT="$HERE/founding_client.py"
 FAIOSMTPD="$HERE/founding_aiosmtpd.py"
@@ -48,29 +49,8 @@ ALL=(reply-during-data "${SCRIPTED[@]}" auth pipelining starttls)
 
 # ---------------------------------------------------------------- in netns --
 if [[ "${1:-}" == "--in-netns" ]]; then
-    WORK="$2"; STEP="$3"
-    OUT="$WORK/capture"
-    : >"$WORK/cap.err"; : >"$WORK/srv.out"; : >"$WORK/cli.out"
-
-    ip link set lo mtu 1500 up
-    ip link set dev lo gso_max_segs 1
-    sysctl -qw net.ipv4.tcp_autocorking=0 || true
-    ethtool -K lo tso off gso off gro off >/dev/null 2>&1 || true
-
-    timeout 60 tcpdump -i lo -s 0 -U --immediate-mode -Z root -w "$OUT" "tcp port $PORT" 2>"$WORK/cap.err" &
-    CAPPID=$!
-    for _ in $(seq 100); do grep -q "listening on" "$WORK/cap.err" && break; sleep 0.1; done
-    grep -q "listening on" "$WORK/cap.err" || { cat "$WORK/cap.err" >&2; exit 1; }
-
-    wait_for() { # $1 = file, $2 = word, $3 = tries of 0.1 s
-        for _ in $(seq "$3"); do grep -q "$2" "$1" && return 0; sleep 0.1; done
-        echo "timed out waiting for $2 in $1" >&2; cat "$1" >&2; return 1
-    }
-    stop_capture() {
-        sleep "${1:-1}"
-        kill -INT "$CAPPID"
-        wait "$CAPPID" || true
-    }
+    STEP="$3"
+    netns_start_capture "$2"
     start_aiosmtpd() { # $1 = sessions, rest = options
         local n="$1"; shift
         timeout 40 python3 "$FAIOSMTPD" "$HOST" "$PORT" "$n" 30 "$@" >"$WORK/srv.out" 2>"$WORK/srv.err" &
@@ -150,27 +130,10 @@ python3 -c 'import aiosmtpd' 2>/dev/null || { echo "missing python module aiosmt
 SCRATCH="$(mktemp -d /tmp/smtp-founding.XXXXXX)"
 trap 'rm -rf "$SCRATCH"' EXIT
 
-tshark_fields() { # $1 = capture, $2 = output
-    tshark -r "$1" -Y smtp -T fields \
-        -e frame.number -e tcp.stream -e smtp.req.command \
-        -e smtp.req.parameter -e smtp.response.code -E separator=/t -E aggregator='|' >"$2"
-}
-
 record() { # $1 = step
-    local step="$1" w="$SCRATCH/$1" f="founding-$1.pcap"
-    rm -rf "$w"; mkdir -p "$w"
-    echo "== recording $f"
-    timeout 90 unshare --net bash "$0" --in-netns "$w" "$step"
-    [[ "$(capinfos -c -M "$w/capture" | sed -n 's/^Number of packets: *//p')" -gt 0 ]] \
-        || { echo "$f: no packets captured" >&2; cat "$w/cap.err" >&2; exit 1; }
-    cp "$w/capture" "$FIX/$f"
-    chmod 644 "$FIX/$f"
-    tshark_fields "$FIX/$f" "$FIX/$f.tshark.txt"
-    capinfos -c -E -s "$FIX/$f" | sed -n '2,$p'
-    [[ -z "$(tshark -r "$FIX/$f" -Y 'tcp.flags.reset==1' -T fields -e frame.number)" ]] \
-        || echo "WARNING: $f contains RST frames" >&2
-    case "$step" in
-    reply-during-data) cat "$w/cli.out" "$w/srv.err" ;;
+    record_step founding "$1"
+    case "$1" in
+    reply-during-data) cat "$W/cli.out" "$W/srv.err" ;;
     esac
 }
 
