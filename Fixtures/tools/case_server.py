@@ -51,13 +51,12 @@ MODEs:
                       "421 4.4.2 mx.example.net Error: timeout exceeded",
                       shutdown(SHUT_WR) (FIN), read until the client closes, close
 """
-import ipaddress
 import socket
 import sys
 import time
 
 sys.dont_write_bytecode = True   # no __pycache__ in Fixtures/tools
-from founding_server import Conn, finish_quit, log
+from founding_server import Conn, accept_one, finish_quit, log
 
 HOSTNAME = b"mx.example.net"
 GREETING = b"220 mx.example.net ESMTP case fixture server\r\n"
@@ -216,20 +215,9 @@ def main():
     lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 25.0
     if mode not in MODES:
         sys.exit("unknown mode: %s" % mode)
-    if not ipaddress.ip_address(host).is_loopback:
-        sys.exit("refusing to listen on a non-loopback address: %s" % host)
     end = time.monotonic() + lifetime
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    ls = socket.socket(fam, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port))
-    ls.listen(1)
-    ls.settimeout(lifetime)
-    print("READY", flush=True)
-    s, peer = ls.accept()
-    ls.close()
+    s = accept_one(host, port, lifetime)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    log("connection from", peer)
     c = CaseConn(s, end, mode in LENIENT)
     try:
         serve(mode, c)

@@ -214,12 +214,11 @@ def reply_during_data(c, lifetime_end):
         time.sleep(0.2)
 
 
-def main():
-    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 25.0
+def accept_one(host, port, lifetime):
+    """Listen on a loopback address only, print READY, accept one client (within `lifetime`
+    seconds) and stop listening; return the connected socket."""
     if not ipaddress.ip_address(host).is_loopback:
         sys.exit("refusing to listen on a non-loopback address: %s" % host)
-    end = time.monotonic() + lifetime
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -230,6 +229,14 @@ def main():
     s, peer = ls.accept()
     ls.close()
     log("connection from", peer)
+    return s
+
+
+def main():
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    lifetime = float(sys.argv[4]) if len(sys.argv) > 4 else 25.0
+    end = time.monotonic() + lifetime
+    s = accept_one(host, port, lifetime)
     c = Conn(s, end)
     if mode == "reply-during-data":
         reply_during_data(c, end)
