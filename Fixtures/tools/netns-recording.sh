@@ -55,3 +55,15 @@ record_step() { # $1 = file prefix, $2 = step
     [[ -z "$(tshark -r "$FIX/$f" -Y 'tcp.flags.reset==1' -T fields -e frame.number)" ]] \
         || echo "WARNING: $f contains RST frames" >&2
 }
+
+# Outside: stop with a one-line message unless we are root and have every tool named (and
+# Python's aiosmtpd). $1 = the script's name for messages, rest = commands needed.
+require_recording_tools() {
+    local name="$1"; shift
+    [[ $EUID -eq 0 ]] || { echo "$name must run as root" >&2; exit 1; }
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }
+    done
+    python3 -c 'import aiosmtpd' 2>/dev/null || { echo "missing python module aiosmtpd" >&2; exit 1; }
+}

@@ -278,11 +278,7 @@ PYEOF
 
 if [[ "${1:-}" == "--notes" ]]; then notes; exit 0; fi
 
-[[ $EUID -eq 0 ]] || { echo "record-cases.sh must run as root" >&2; exit 1; }
-for t in tcpdump tshark capinfos ethtool unshare python3; do
-    command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }
-done
-python3 -c 'import aiosmtpd' 2>/dev/null || { echo "missing python module aiosmtpd" >&2; exit 1; }
+require_recording_tools record-cases.sh tcpdump tshark capinfos ethtool unshare python3
 
 SCRATCH="$(mktemp -d /tmp/smtp-cases.XXXXXX)"
 trap 'rm -rf "$SCRATCH"' EXIT

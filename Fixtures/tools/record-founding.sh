@@ -121,11 +121,7 @@ if [[ "${1:-}" == "--in-netns" ]]; then
 fi
 
 # ---------------------------------------------------------------- outside --
-[[ $EUID -eq 0 ]] || { echo "record-founding.sh must run as root" >&2; exit 1; }
-for t in tcpdump tshark capinfos swaks ethtool unshare python3 openssl; do
-    command -v "$t" >/dev/null || { echo "missing tool: $t" >&2; exit 1; }
-done
-python3 -c 'import aiosmtpd' 2>/dev/null || { echo "missing python module aiosmtpd" >&2; exit 1; }
+require_recording_tools record-founding.sh tcpdump tshark capinfos swaks ethtool unshare python3 openssl
 
 SCRATCH="$(mktemp -d /tmp/smtp-founding.XXXXXX)"
 trap 'rm -rf "$SCRATCH"' EXIT

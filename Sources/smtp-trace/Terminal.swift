@@ -27,16 +27,7 @@ enum Terminal {
     }
 
     static func write(bytes: [UInt8]) {
-        bytes.withUnsafeBufferPointer { buffer in
-            guard var base = buffer.baseAddress else { return }
-            var left = buffer.count
-            while left > 0 {
-                let n = systemWrite(STDOUT_FILENO, base, left)
-                if n <= 0 { return }
-                base += n
-                left -= n
-            }
-        }
+        bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }
     }
 
     static func writeError(_ text: String) {
@@ -60,15 +51,19 @@ enum Terminal {
 
     private static func write(_ text: String, to descriptor: Int32) {
         var text = text
-        text.withUTF8 { bytes in
-            guard var base = bytes.baseAddress else { return }
-            var left = bytes.count
-            while left > 0 {
-                let n = systemWrite(descriptor, base, left)
-                if n <= 0 { return }
-                base += n
-                left -= n
-            }
+        text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
+    }
+
+    /// Writes every byte, looping over short writes; gives up quietly if the descriptor fails
+    /// (a closed pipe: the reader has gone, there is nobody left to tell).
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
+        guard var base = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = systemWrite(descriptor, base, left)
+            if n <= 0 { return }
+            base += n
+            left -= n
         }
     }
 }
