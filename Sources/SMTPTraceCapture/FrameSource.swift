@@ -6,4 +6,10 @@
 public protocol FrameSource: AnyObject {
     /// The next frame, or `nil` at the end of the input.
     func next() throws(CaptureError) -> CapturedFrame?
+    /// Read errors met part-way that did not end the whole input (one file of several).
+    var warnings: [CaptureError] { get }
+}
+
+extension FrameSource {
+    public var warnings: [CaptureError] { [] }
 }

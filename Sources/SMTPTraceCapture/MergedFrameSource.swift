@@ -54,6 +54,7 @@ public final class MergedFrameSource: FrameSource {
     }
 
     public func next() throws(CaptureError) -> CapturedFrame? {
+        if readers.count == 1 { return try nextOfOne() }
         if !primed {
             primed = true
             for index in readers.indices { advance(index) }
@@ -77,5 +78,17 @@ public final class MergedFrameSource: FrameSource {
         frame.number = framesDelivered
         frame.sourceIndex = best
         return frame
+    }
+
+    /// One file: nothing to merge, so no head to keep per input (this runs once per frame).
+    private func nextOfOne() throws(CaptureError) -> CapturedFrame? {
+        do {
+            guard let frame = try readers[0].next() else { return nil }
+            framesDelivered += 1
+            return frame
+        } catch {
+            warnings.append(error)
+            return nil
+        }
     }
 }

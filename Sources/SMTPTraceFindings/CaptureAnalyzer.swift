@@ -266,7 +266,7 @@ public final class CaptureAnalyzer {
         } catch {
             warnings.append(error)
         }
-        if let merged = source as? MergedFrameSource { warnings.append(contentsOf: merged.warnings) }
+        warnings.append(contentsOf: source.warnings)
         return analyzer.finish(warnings: warnings)
     }
 }

@@ -10,24 +10,32 @@ public enum HeloDefect: String, Sendable {
 
     /// Classifies an argument exactly as sent (trailing spaces kept).
     public static func of(_ argument: String) -> HeloDefect? {
-        if argument.isEmpty || argument.allSatisfy({ $0 == " " || $0 == "\t" }) { return .missing }
-        if argument.last == " " || argument.last == "\t" { return .trailingSpace }
-        if argument.hasPrefix("[") {
-            return argument.hasSuffix("]") && isAddressLiteral(argument.dropFirst().dropLast()) ? nil : .invalid
-        }
-        if isIPv4(Substring(argument)) || (argument.contains(":") && isIPv6(Substring(argument))) { return .bareIP }
-        if argument.hasSuffix(".") {
-            return isDomain(argument.dropLast()) ? .trailingDot : .invalid
-        }
-        return isDomain(Substring(argument)) ? nil : .invalid
+        // Every rule is about ASCII octets: read them once, never as Characters.
+        of(Array(argument.utf8)[...])
     }
 
+    static func of(_ a: ArraySlice<UInt8>) -> HeloDefect? {
+        if a.allSatisfy({ $0 == space || $0 == tab }) { return .missing }
+        if a.last == space || a.last == tab { return .trailingSpace }
+        if a.first == openBracket {
+            return a.count >= 2 && a.last == closeBracket && isAddressLiteral(a.dropFirst().dropLast()) ? nil : .invalid
+        }
+        if isIPv4(a) || (a.contains(colon) && isIPv6(a)) { return .bareIP }
+        if a.last == dot {
+            return isDomain(a.dropLast()) ? .trailingDot : .invalid
+        }
+        return isDomain(a) ? nil : .invalid
+    }
+
+    private static let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), dot = UInt8(ascii: ".")
+    private static let colon = UInt8(ascii: ":"), openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
+
     /// Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str].
-    static func isDomain(_ text: Substring) -> Bool {
-        guard !text.isEmpty, text.utf8.count <= 255 else { return false }
-        for label in text.split(separator: ".", omittingEmptySubsequences: false) {
-            guard let first = label.utf8.first, let last = label.utf8.last, label.utf8.count <= 63 else { return false }
-            guard isLetDig(first), isLetDig(last), label.utf8.allSatisfy({ isLetDig($0) || $0 == UInt8(ascii: "-") }) else {
+    static func isDomain(_ text: ArraySlice<UInt8>) -> Bool {
+        guard !text.isEmpty, text.count <= 255 else { return false }
+        for label in text.split(separator: dot, omittingEmptySubsequences: false) {
+            guard let first = label.first, let last = label.last, label.count <= 63 else { return false }
+            guard isLetDig(first), isLetDig(last), label.allSatisfy({ isLetDig($0) || $0 == UInt8(ascii: "-") }) else {
                 return false
             }
         }
@@ -38,41 +46,55 @@ public enum HeloDefect: String, Sendable {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
 
-    static func isAddressLiteral(_ inner: Substring) -> Bool {
+    static func isHexDigit(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+    }
+
+    static func isAddressLiteral(_ inner: ArraySlice<UInt8>) -> Bool {
         if isIPv4(inner) { return true }
-        if inner.uppercased().hasPrefix("IPV6:") { return isIPv6(inner.dropFirst(5)) }
+        if inner.count >= 5, inner.prefix(5).map({ $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }) == Array("IPV6:".utf8) {
+            return isIPv6(inner.dropFirst(5))
+        }
         // General-address-literal: Standardized-tag ":" 1*dcontent
-        if let colon = inner.firstIndex(of: ":") {
-            let tag = inner[..<colon]
-            return !tag.isEmpty && isDomainLabelLike(tag) && inner.index(after: colon) < inner.endIndex
+        if let colonIndex = inner.firstIndex(of: colon) {
+            let tag = inner[..<colonIndex]
+            return !tag.isEmpty && tag.allSatisfy({ isLetDig($0) || $0 == UInt8(ascii: "-") })
+                && inner.index(after: colonIndex) < inner.endIndex
         }
         return false
     }
 
-    static func isDomainLabelLike(_ s: Substring) -> Bool {
-        s.utf8.allSatisfy { isLetDig($0) || $0 == UInt8(ascii: "-") }
-    }
-
-    static func isIPv4(_ s: Substring) -> Bool {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+    static func isIPv4(_ s: ArraySlice<UInt8>) -> Bool {
+        let parts = s.split(separator: dot, omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         return parts.allSatisfy { p in
-            !p.isEmpty && p.count <= 3 && p.allSatisfy { $0.isASCII && $0.isNumber } && (Int(p) ?? 256) <= 255
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
+            return p.reduce(0) { $0 * 10 + Int($1 - 0x30) } <= 255
         }
     }
 
-    static func isIPv6(_ s: Substring) -> Bool {
-        guard s.contains(":"), s.count >= 2, s.count <= 45 else { return false }
-        var text = String(s)
+    static func isIPv6(_ s: ArraySlice<UInt8>) -> Bool {
+        guard s.contains(colon), s.count >= 2, s.count <= 45 else { return false }
+        var text = Array(s)
         // An embedded IPv4 tail counts as two groups.
-        if let lastColon = text.lastIndex(of: ":"), text[text.index(after: lastColon)...].contains(".") {
-            guard isIPv4(text[text.index(after: lastColon)...]) else { return false }
-            text = String(text[...lastColon]) + "0:0"
+        if let lastColon = text.lastIndex(of: colon), text[(lastColon + 1)...].contains(dot) {
+            guard isIPv4(text[(lastColon + 1)...]) else { return false }
+            text = Array(text[...lastColon]) + Array("0:0".utf8)
         }
-        let doubleColons = text.components(separatedBy: "::").count - 1
+        // "::" at most once (counted left to right, without overlap).
+        var doubleColons = 0
+        var i = 0
+        while i + 1 < text.count {
+            if text[i] == colon && text[i + 1] == colon {
+                doubleColons += 1
+                i += 2
+            } else {
+                i += 1
+            }
+        }
         guard doubleColons <= 1 else { return false }
-        let groups = text.split(separator: ":", omittingEmptySubsequences: true)
-        guard groups.allSatisfy({ $0.count <= 4 && $0.allSatisfy(\.isHexDigit) }) else { return false }
+        let groups = text.split(separator: colon, omittingEmptySubsequences: true)
+        guard groups.allSatisfy({ $0.count <= 4 && $0.allSatisfy(isHexDigit) }) else { return false }
         return doubleColons == 1 ? groups.count < 8 : groups.count == 8
     }
 }

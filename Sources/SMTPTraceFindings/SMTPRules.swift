@@ -427,6 +427,7 @@ enum SMTPRules {
     static func sizeExceeded(_ s: SMTPSessionRecord) -> [Finding] {
         var findings: [Finding] = []
         let advertised = s.extensions.compactMap { ext -> UInt64? in
+            guard ext.hasPrefixIgnoringASCIICase("SIZE ") else { return nil }
             let parts = ext.split(separator: " ")
             guard parts.count == 2, parts[0].uppercased() == "SIZE", let n = UInt64(parts[1]), n > 0 else { return nil }
             return n

@@ -7,90 +7,171 @@ import SMTPTraceTCP
 /// The `--json` output: one object per line, `session` records, `finding` records and a
 /// closing `summary`, with the shapes of the README's schema. Wire text is escaped by
 /// `Escaping.json`; AUTH credentials never reach a record in the first place.
+/// The `--json` output: one object per line, `session` records, `finding` records and a
+/// closing `summary`, with the shapes of the README's schema. Wire text is escaped by
+/// `JSONWriter`; AUTH credentials never reach a record in the first place. Records are written
+/// straight into the writer's bytes, with no value tree in between.
 public enum JSONLinesReport {
-    public static func sessionRecord(_ s: SMTPSessionRecord, findings: [Finding]) -> JSONValue {
-        let helo: JSONValue = s.heloVerb.map {
-            .object([("verb", .string($0)), ("argument", .optional(s.heloArgument))])
-        } ?? .null
-        var replyCounts: [(String, JSONValue)] = []
-        for (code, count) in s.replyCounts.sorted(by: { $0.key < $1.key }) {
-            replyCounts.append((String(code), .int(Int64(count))))
+    /// A session's record and, one per line after it, its findings.
+    public static func writeSession(_ s: SMTPSessionRecord, findings: [Finding], to out: inout JSONWriter) {
+        sessionRecord(s, findings: findings, to: &out)
+        out.newline()
+        for f in findings {
+            findingRecord(f, to: &out)
+            out.newline()
         }
-        let commands: [JSONValue] = s.commands.map { c in
-            let reply = c.replyIndex.map { s.replies[$0] }
-            return .object([
-                ("frame", .uint(c.frame)),
-                ("time", .string(TimeFormatting.rfc3339(c.timestamp))),
-                ("verb", .string(c.verb)),
-                ("argument", .string(c.argument)),
-                ("reply", .optional(reply?.code)),
-                ("reply_frame", reply.map { .uint($0.frame) } ?? .null),
-            ])
-        }
-        let replies: [JSONValue] = s.replies.map { r in
-            .object([
-                ("frame", .uint(r.frame)),
-                ("time", .string(TimeFormatting.rfc3339(r.timestamp))),
-                ("code", .int(Int64(r.code))),
-                ("enhanced", .optional(r.enhancedCode)),
-                ("text", .string(r.text)),
-                ("lines", .int(Int64(r.lineCount))),
-                ("packets", .int(Int64(r.packetCount))),
-                ("answers", .string(answerLabel(r.target))),
-            ])
-        }
-        var findingIDs: [String] = []
-        for f in findings where !findingIDs.contains(f.kind.id) { findingIDs.append(f.kind.id) }
-        return .object([
-            ("type", .string("session")),
-            ("id", .int(Int64(s.id))),
-            ("client", endpoint(s.client)),
-            ("server", endpoint(s.server)),
-            ("start", .string(TimeFormatting.rfc3339(s.start))),
-            ("end", .string(TimeFormatting.rfc3339(s.end))),
-            ("duration", .double((s.duration * 1e6).rounded() / 1e6)),
-            ("first_frame", .uint(s.firstFrame)),
-            ("last_frame", .uint(s.lastFrame)),
-            ("detected_by", .string(s.detectedBy.rawValue)),
-            ("tunnel", .optional(s.tunnel)),
-            ("midstream", .bool(s.midstream)),
-            ("greeting", .optional(s.greeting)),
-            ("helo", helo),
-            ("extensions", .array(s.extensions.map { .string($0) })),
-            ("tls", .bool(s.tls)),
-            ("tls_decrypted", .bool(s.tlsDecrypted)),
-            ("auth", .optional(s.authMechanism)),
-            ("transactions", .array(s.transactions.map(transaction))),
-            ("messages", .int(Int64(s.messageCount))),
-            ("message_bytes", .uint(s.messageBytes)),
-            ("last_reply", .optional(s.lastReplyCode)),
-            ("replies", .object(replyCounts)),
-            ("close", .string(s.close.rawValue)),
-            ("bytes", .object([("client", .uint(s.clientBytes)), ("server", .uint(s.serverBytes))])),
-            ("gap_bytes", .object([("client", .uint(s.clientGapBytes)), ("server", .uint(s.serverGapBytes))])),
-            ("tcp", s.tcp.map { tcpEvidence($0.summary) } ?? .null),
-            ("findings", .array(findingIDs.map { .string($0) })),
-            ("commands", .array(commands)),
-            ("reply_sequence", .array(replies)),
-        ])
     }
 
-    static func side(_ d: Direction) -> JSONValue { .string(d == .clientToServer ? "client" : "server") }
+    /// One finding per line.
+    public static func writeFindings(_ findings: [Finding], to out: inout JSONWriter) {
+        for f in findings {
+            findingRecord(f, to: &out)
+            out.newline()
+        }
+    }
+
+    /// The closing summary line.
+    public static func writeSummary(_ r: AnalysisResult, inputs: [String], to out: inout JSONWriter) {
+        summaryRecord(r, inputs: inputs, to: &out)
+        out.newline()
+    }
+
+    static func sessionRecord(_ s: SMTPSessionRecord, findings: [Finding], to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("type"); out.string("session")
+        out.key("id"); out.int(s.id)
+        out.key("client"); endpoint(s.client, to: &out)
+        out.key("server"); endpoint(s.server, to: &out)
+        out.key("start"); out.timestamp(s.start)
+        out.key("end"); out.timestamp(s.end)
+        out.key("duration"); out.double((s.duration * 1e6).rounded() / 1e6)
+        out.key("first_frame"); out.int(s.firstFrame)
+        out.key("last_frame"); out.int(s.lastFrame)
+        out.key("detected_by"); out.string(s.detectedBy.rawValue)
+        out.key("tunnel"); out.string(s.tunnel)
+        out.key("midstream"); out.bool(s.midstream)
+        out.key("greeting"); out.int(s.greeting)
+        out.key("helo")
+        if let verb = s.heloVerb {
+            out.beginObject()
+            out.key("verb"); out.string(verb)
+            out.key("argument"); out.string(s.heloArgument)
+            out.endObject()
+        } else {
+            out.null()
+        }
+        out.key("extensions"); out.strings(s.extensions)
+        out.key("tls"); out.bool(s.tls)
+        out.key("tls_decrypted"); out.bool(s.tlsDecrypted)
+        out.key("auth"); out.string(s.authMechanism)
+        out.key("transactions")
+        out.beginArray()
+        for t in s.transactions { transaction(t, to: &out) }
+        out.endArray()
+        out.key("messages"); out.int(s.messageCount)
+        out.key("message_bytes"); out.int(s.messageBytes)
+        out.key("last_reply"); out.int(s.lastReplyCode)
+        out.key("replies")
+        out.beginObject()
+        for (code, count) in s.replyCounts.sorted(by: { $0.key < $1.key }) {
+            out.dataKey(String(code)); out.int(count)
+        }
+        out.endObject()
+        out.key("close"); out.string(s.close.rawValue)
+        out.key("bytes"); clientServer(s.clientBytes, s.serverBytes, to: &out)
+        out.key("gap_bytes"); clientServer(s.clientGapBytes, s.serverGapBytes, to: &out)
+        out.key("tcp")
+        if let tcp = s.tcp { tcpEvidence(tcp.summary, to: &out) } else { out.null() }
+        out.key("findings")
+        out.beginArray()
+        var written: [FindingKind] = []
+        for f in findings where !written.contains(f.kind) {
+            written.append(f.kind)
+            out.string(f.kind.id)
+        }
+        out.endArray()
+        out.key("commands")
+        out.beginArray()
+        for c in s.commands {
+            let reply = c.replyIndex.map { s.replies[$0] }
+            out.beginObject()
+            out.key("frame"); out.int(c.frame)
+            out.key("time"); out.timestamp(c.timestamp)
+            out.key("verb"); out.string(c.verb)
+            out.key("argument"); out.string(c.argument)
+            out.key("reply"); out.int(reply?.code)
+            out.key("reply_frame"); out.int(reply?.frame)
+            out.endObject()
+        }
+        out.endArray()
+        out.key("reply_sequence")
+        out.beginArray()
+        for r in s.replies {
+            out.beginObject()
+            out.key("frame"); out.int(r.frame)
+            out.key("time"); out.timestamp(r.timestamp)
+            out.key("code"); out.int(r.code)
+            out.key("enhanced"); out.string(r.enhancedCode)
+            out.key("text"); out.string(r.text)
+            out.key("lines"); out.int(r.lineCount)
+            out.key("packets"); out.int(r.packetCount)
+            out.key("answers"); out.string(answerLabel(r.target))
+            out.endObject()
+        }
+        out.endArray()
+        out.endObject()
+    }
+
+    static func side(_ d: Direction) -> String { d == .clientToServer ? "client" : "server" }
+
+    static func clientServer(_ client: UInt64, _ server: UInt64, to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("client"); out.int(client)
+        out.key("server"); out.int(server)
+        out.endObject()
+    }
 
     /// The TCP layer's evidence of a session: handshake, FINs, reset, gaps, counters.
-    static func tcpEvidence(_ t: TCPConnectionSummary) -> JSONValue {
-        .object([
-            ("handshake", .bool(t.handshakeCompleted)),
-            ("midstream", .bool(t.midstream)),
-            ("fins", .array(t.fins.map { .object([("by", side($0.side)), ("frame", .uint($0.frame)), ("time", .string(TimeFormatting.rfc3339($0.timestamp)))]) })),
-            ("reset", t.reset.map { .object([("by", side($0.side)), ("frame", .uint($0.frame)), ("payload_bytes", .int(Int64($0.payloadBytes)))]) } ?? .null),
-            ("gaps", .array(t.gaps.map { .object([("side", side($0.side)), ("frame", .uint($0.frame)), ("missing_bytes", .int(Int64($0.missingBytes)))]) })),
-            ("bytes_after_fin", .object([("client", .uint(t.bytesAfterPeerFIN[0])), ("server", .uint(t.bytesAfterPeerFIN[1]))])),
-            ("retransmitted_segments", .int(Int64(t.counters.retransmittedSegments))),
-            ("out_of_order_segments", .int(Int64(t.counters.outOfOrderSegments))),
-            ("conflicting_segments", .int(Int64(t.counters.conflictingSegments))),
-            ("ignored_resets", .int(Int64(t.ignoredResets))),
-        ])
+    static func tcpEvidence(_ t: TCPConnectionSummary, to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("handshake"); out.bool(t.handshakeCompleted)
+        out.key("midstream"); out.bool(t.midstream)
+        out.key("fins")
+        out.beginArray()
+        for fin in t.fins {
+            out.beginObject()
+            out.key("by"); out.string(side(fin.side))
+            out.key("frame"); out.int(fin.frame)
+            out.key("time"); out.timestamp(fin.timestamp)
+            out.endObject()
+        }
+        out.endArray()
+        out.key("reset")
+        if let reset = t.reset {
+            out.beginObject()
+            out.key("by"); out.string(side(reset.side))
+            out.key("frame"); out.int(reset.frame)
+            out.key("payload_bytes"); out.int(reset.payloadBytes)
+            out.endObject()
+        } else {
+            out.null()
+        }
+        out.key("gaps")
+        out.beginArray()
+        for gap in t.gaps {
+            out.beginObject()
+            out.key("side"); out.string(side(gap.side))
+            out.key("frame"); out.int(gap.frame)
+            out.key("missing_bytes"); out.int(gap.missingBytes)
+            out.endObject()
+        }
+        out.endArray()
+        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN[0], t.bytesAfterPeerFIN[1], to: &out)
+        out.key("retransmitted_segments"); out.int(t.counters.retransmittedSegments)
+        out.key("out_of_order_segments"); out.int(t.counters.outOfOrderSegments)
+        out.key("conflicting_segments"); out.int(t.counters.conflictingSegments)
+        out.key("ignored_resets"); out.int(t.ignoredResets)
+        out.endObject()
     }
 
     static func answerLabel(_ target: ReplyTarget) -> String {
@@ -105,115 +186,116 @@ public enum JSONLinesReport {
         }
     }
 
-    static func endpoint(_ e: Endpoint) -> JSONValue {
-        .object([("ip", .string(e.address.description)), ("port", .int(Int64(e.port)))])
+    static func endpoint(_ e: Endpoint, to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("ip"); out.string(e.address.description)
+        out.key("port"); out.int(e.port)
+        out.endObject()
     }
 
-    static func transaction(_ t: TransactionRecord) -> JSONValue {
-        .object([
-            ("mail_from", .string(t.mailFrom)),
-            ("mail_frame", .uint(t.mailFrame)),
-            ("mail_reply", .optional(t.mailReply)),
-            ("mail_parameters", .array(t.mailParameters.map { .string($0) })),
-            ("rcpt_to", .array(t.rcptTo.map { .string($0) })),
-            ("rcpt_replies", .array(t.rcptReplies.map { .optional($0) })),
-            ("size", .uint(t.size)),
-            ("complete", .bool(t.contentComplete)),
-            ("reply", .optional(t.reply)),
-            ("reply_frame", t.replyFrame.map { .uint($0) } ?? .null),
-            ("date", .optional(t.headers.date)),
-            ("from", .optional(t.headers.from)),
-            ("to", .optional(t.headers.to)),
-            ("subject", .optional(t.headers.subject)),
-            ("subject_raw", .optional(t.headers.subjectRaw)),
-            ("message_id", .optional(t.headers.messageID)),
-        ])
+    static func transaction(_ t: TransactionRecord, to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("mail_from"); out.string(t.mailFrom)
+        out.key("mail_frame"); out.int(t.mailFrame)
+        out.key("mail_reply"); out.int(t.mailReply)
+        out.key("mail_parameters"); out.strings(t.mailParameters)
+        out.key("rcpt_to"); out.strings(t.rcptTo)
+        out.key("rcpt_replies")
+        out.beginArray()
+        for reply in t.rcptReplies { out.int(reply) }
+        out.endArray()
+        out.key("size"); out.int(t.size)
+        out.key("complete"); out.bool(t.contentComplete)
+        out.key("reply"); out.int(t.reply)
+        out.key("reply_frame"); out.int(t.replyFrame)
+        out.key("date"); out.string(t.headers.date)
+        out.key("from"); out.string(t.headers.from)
+        out.key("to"); out.string(t.headers.to)
+        out.key("subject"); out.string(t.headers.subject)
+        out.key("subject_raw"); out.string(t.headers.subjectRaw)
+        out.key("message_id"); out.string(t.headers.messageID)
+        out.endObject()
     }
 
-    public static func findingRecord(_ f: Finding) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
-            ("type", .string("finding")),
-            ("id", .string(f.kind.id)),
-            ("severity", .string(f.severity.description)),
-            ("session", .optional(f.session)),
-            ("party", .string(f.party.rawValue)),
-            ("frame", .uint(f.frame)),
-            ("time", .string(TimeFormatting.rfc3339(f.timestamp))),
-            ("message", .string(f.message)),
-            ("rfc", .string(f.kind.reference)),
-            ("line", .optional(f.line.map { String($0.prefix(512)) })),
-        ]
+    static func findingRecord(_ f: Finding, to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("type"); out.string("finding")
+        out.key("id"); out.string(f.kind.id)
+        out.key("severity"); out.string(f.severity.description)
+        out.key("session"); out.int(f.session)
+        out.key("party"); out.string(f.party.rawValue)
+        out.key("frame"); out.int(f.frame)
+        out.key("time"); out.timestamp(f.timestamp)
+        out.key("message"); out.string(f.message)
+        out.key("rfc"); out.string(f.kind.reference)
+        out.key("line"); out.string(f.line.map { String($0.prefix(512)) })
         for (key, value) in f.evidence {
+            out.dataKey(key)
             switch value {
-            case .int(let i): fields.append((key, .int(Int64(i))))
-            case .string(let s): fields.append((key, .string(s)))
-            case .bool(let b): fields.append((key, .bool(b)))
-            case .double(let d): fields.append((key, .double(d)))
+            case .int(let i): out.int(i)
+            case .string(let s): out.string(s)
+            case .bool(let b): out.bool(b)
+            case .double(let d): out.double(d)
             }
         }
-        return .object(fields)
+        out.endObject()
     }
 
-    public static func summaryRecord(_ r: AnalysisResult, inputs: [String]) -> JSONValue {
-        var findings: [(String, JSONValue)] = []
-        for kind in FindingKind.allCases {
-            if let count = r.findingCounts[kind] { findings.append((kind.id, .int(Int64(count)))) }
-        }
-        var skipped: [(String, JSONValue)] = []
+    static func summaryRecord(_ r: AnalysisResult, inputs: [String], to out: inout JSONWriter) {
+        out.beginObject()
+        out.key("type"); out.string("summary")
+        out.key("inputs"); out.strings(inputs)
+        out.key("packets"); out.int(r.packets.frames)
+        out.key("bytes"); out.int(r.packets.bytes)
+        out.key("first")
+        if let first = r.packets.firstTimestamp { out.timestamp(first) } else { out.null() }
+        out.key("last")
+        if let last = r.packets.lastTimestamp { out.timestamp(last) } else { out.null() }
+        out.key("link_types"); out.strings(r.packets.linkTypes.sorted { $0.rawValue < $1.rawValue }.map(\.name))
+        out.key("tcp_segments"); out.int(r.packets.tcpSegments)
+        out.key("skipped")
+        out.beginObject()
         for reason in SkipReason.allCases {
-            if let count = r.packets.skipped[reason] { skipped.append((reason.label, .uint(count))) }
+            if let count = r.packets.skipped[reason] { out.dataKey(reason.label); out.int(count) }
         }
-        let closes: [(String, JSONValue)] = SessionClose.allCases.compactMap { close in
-            let n = r.totals.closes[close] ?? 0
-            return n > 0 ? (close.rawValue, .int(Int64(n))) : nil
+        out.endObject()
+        out.key("tcp_connections"); out.int(r.tcp.connections)
+        out.key("smtp_port_connections"); out.int(r.connectionsOnSMTPPorts)
+        out.key("sessions"); out.int(r.totals.sessions)
+        out.key("messages"); out.int(r.totals.messages)
+        out.key("closes")
+        out.beginObject()
+        for close in SessionClose.allCases {
+            if let n = r.totals.closes[close], n > 0 { out.dataKey(close.rawValue); out.int(n) }
         }
-        return .object([
-            ("type", .string("summary")),
-            ("inputs", .array(inputs.map { .string($0) })),
-            ("packets", .uint(r.packets.frames)),
-            ("bytes", .uint(r.packets.bytes)),
-            ("first", r.packets.firstTimestamp.map { .string(TimeFormatting.rfc3339($0)) } ?? .null),
-            ("last", r.packets.lastTimestamp.map { .string(TimeFormatting.rfc3339($0)) } ?? .null),
-            ("link_types", .array(r.packets.linkTypes.sorted { $0.rawValue < $1.rawValue }.map { .string($0.name) })),
-            ("tcp_segments", .uint(r.packets.tcpSegments)),
-            ("skipped", .object(skipped)),
-            ("tcp_connections", .uint(r.tcp.connections)),
-            ("smtp_port_connections", .int(Int64(r.connectionsOnSMTPPorts))),
-            ("sessions", .int(Int64(r.totals.sessions))),
-            ("messages", .int(Int64(r.totals.messages))),
-            ("closes", .object(closes)),
-            ("findings", .object(findings)),
-            ("evicted", .uint(r.tcp.evicted)),
-            ("retransmitted_segments", .int(Int64(r.tcp.reassembly.retransmittedSegments))),
-            ("conflicting_segments", .int(Int64(r.tcp.reassembly.conflictingSegments))),
-            ("ignored_resets", .uint(r.tcp.ignoredResets)),
-            ("out_of_order_segments", .int(Int64(r.tcp.reassembly.outOfOrderSegments))),
-            ("gaps", .int(Int64(r.tcp.reassembly.gaps))),
-            ("gap_bytes", .int(Int64(r.tcp.reassembly.gapBytes))),
-            ("drops", r.droppedPackets.map { .uint($0) } ?? .null),
-            ("warnings", .array(r.warnings.map { .string($0.description) })),
-        ])
+        out.endObject()
+        out.key("findings")
+        out.beginObject()
+        for kind in FindingKind.allCases {
+            if let count = r.findingCounts[kind] { out.dataKey(kind.id); out.int(count) }
+        }
+        out.endObject()
+        out.key("evicted"); out.int(r.tcp.evicted)
+        out.key("retransmitted_segments"); out.int(r.tcp.reassembly.retransmittedSegments)
+        out.key("conflicting_segments"); out.int(r.tcp.reassembly.conflictingSegments)
+        out.key("ignored_resets"); out.int(r.tcp.ignoredResets)
+        out.key("out_of_order_segments"); out.int(r.tcp.reassembly.outOfOrderSegments)
+        out.key("gaps"); out.int(r.tcp.reassembly.gaps)
+        out.key("gap_bytes"); out.int(r.tcp.reassembly.gapBytes)
+        out.key("drops"); out.int(r.droppedPackets)
+        out.key("warnings"); out.strings(r.warnings.map(\.description))
+        out.endObject()
     }
 
     /// The whole report for a finished analysis: sessions (each followed by its findings),
     /// then findings not tied to a session, then the summary.
     public static func render(_ r: AnalysisResult, inputs: [String]) -> String {
-        var out = ""
+        var out = JSONWriter()
         for session in r.sessions {
-            let findings = r.findings.filter { $0.session == session.id }
-            sessionRecord(session, findings: findings).write(to: &out)
-            out += "\n"
-            for f in findings {
-                findingRecord(f).write(to: &out)
-                out += "\n"
-            }
+            writeSession(session, findings: r.findings.filter { $0.session == session.id }, to: &out)
         }
-        for f in r.findings where f.session == nil {
-            findingRecord(f).write(to: &out)
-            out += "\n"
-        }
-        summaryRecord(r, inputs: inputs).write(to: &out)
-        out += "\n"
-        return out
+        writeFindings(r.findings.filter { $0.session == nil }, to: &out)
+        writeSummary(r, inputs: inputs, to: &out)
+        return out.text
     }
 }

@@ -65,16 +65,44 @@ public struct SMTPReplyLine: Sendable, Equatable {
 /// RFC 3463 enhanced status code at the start of a reply's text (`5.5.4`), when present and
 /// consistent with the reply's class.
 public func enhancedStatusCode(in text: String, replyCode: Int) -> String? {
-    // Cheap rejection first: "d.d…" with the reply's class digit (most texts are not codes).
-    var utf8 = text.utf8.makeIterator()
-    guard let first = utf8.next(), first == UInt8(ascii: "0") + UInt8(replyCode / 100), utf8.next() == UInt8(ascii: ".")
+    // class "." subject "." detail, each of subject and detail 1-3 digits, then a space or
+    // the end; the class must be the reply's (RFC 3463 §2). Read on octets: most texts fail
+    // at the first one.
+    let utf8 = text.utf8
+    var index = utf8.startIndex
+    guard index != utf8.endIndex, utf8[index] == UInt8(ascii: "0") + UInt8(clamping: replyCode / 100),
+        [2, 4, 5].contains(replyCode / 100)
     else { return nil }
-    let token = text.prefix { $0 != " " }
-    let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count == 3, let cls = Int(parts[0]), [2, 4, 5].contains(cls),
-        let subject = Int(parts[1]), let detail = Int(parts[2]),
-        parts[1].count <= 3, parts[2].count <= 3, subject >= 0, detail >= 0,
-        cls == replyCode / 100
-    else { return nil }
-    return String(token)
+    index = utf8.index(after: index)
+    for _ in 0..<2 {
+        guard index != utf8.endIndex, utf8[index] == UInt8(ascii: ".") else { return nil }
+        index = utf8.index(after: index)
+        var digits = 0
+        while index != utf8.endIndex, utf8[index] >= 0x30, utf8[index] <= 0x39 {
+            digits += 1
+            index = utf8.index(after: index)
+        }
+        guard digits >= 1, digits <= 3 else { return nil }
+    }
+    guard index == utf8.endIndex || utf8[index] == 0x20 else { return nil }
+    return String(text[..<index])
 }
+
+extension StringProtocol {
+    /// Whether the text starts with `prefix`, ASCII letters compared without case — without
+    /// building an uppercased copy of the whole text (commands and replies are checked this
+    /// way once per line).
+    public func hasPrefixIgnoringASCIICase(_ prefix: StaticString) -> Bool {
+        prefix.withUTF8Buffer { wanted in
+            var text = utf8.makeIterator()
+            for w in wanted {
+                guard let b = text.next() else { return false }
+                if b != w && !(isASCIILetter(b) && b ^ 0x20 == w) { return false }
+            }
+            return true
+        }
+    }
+}
+
+@inline(__always)
+func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }

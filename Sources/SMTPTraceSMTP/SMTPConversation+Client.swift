@@ -99,7 +99,7 @@ extension SMTPConversation {
                 verb: command.verb, argument: command.argument, frame: info.frame,
                 timestamp: info.timestamp, length: info.length, replyIndex: nil,
                 sentBeforePreviousReply: !pending.isEmpty,
-                pipeliningAdvertised: record.extensions.contains { $0.uppercased() == "PIPELINING" }))
+                pipeliningAdvertised: pipeliningAdvertised))
         } else {
             record.commandsNotKept += 1
         }
@@ -112,7 +112,7 @@ extension SMTPConversation {
             var transaction = TransactionRecord(
                 mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame)
             transaction.mailParameters = Self.parameters(after: "FROM:", in: command.argument)
-            if let size = transaction.mailParameters.first(where: { $0.uppercased().hasPrefix("SIZE=") }) {
+            if let size = transaction.mailParameters.first(where: { $0.hasPrefixIgnoringASCIICase("SIZE=") }) {
                 transaction.declaredSize = UInt64(size.dropFirst(5))
             }
             record.transactions.append(transaction)
@@ -428,7 +428,7 @@ extension SMTPConversation {
         }
         currentHeader = nil
         var headers = record.transactions[t].headers
-        let raw = String(header.value.prefix(998))
+        let raw = header.value.limited(to: 998)
         let value = EncodedWords.decode(raw)
         switch header.name {
         case "date": if headers.date == nil { headers.date = raw }
@@ -459,20 +459,25 @@ extension SMTPConversation {
     }
 
     /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets.
-    static func path(after prefix: String, in argument: String) -> String {
-        var rest = Substring(argument)
-        if rest.uppercased().hasPrefix(prefix) { rest = rest.dropFirst(prefix.count) }
-        rest = rest.drop { $0 == " " }
-        if rest.first == "<", let close = rest.firstIndex(of: ">") {
-            return String(rest[rest.index(after: rest.startIndex)..<close])
+    static func path(after prefix: StaticString, in argument: String) -> String {
+        // On octets: `<`, `>` and spaces are ASCII, so cutting there keeps UTF-8 whole.
+        let utf8 = argument.utf8
+        var start = utf8.startIndex
+        if argument.hasPrefixIgnoringASCIICase(prefix) { start = utf8.index(start, offsetBy: prefix.utf8CodeUnitCount) }
+        while start != utf8.endIndex, utf8[start] == 0x20 { start = utf8.index(after: start) }
+        if start != utf8.endIndex, utf8[start] == UInt8(ascii: "<"),
+            let close = utf8[start...].firstIndex(of: UInt8(ascii: ">"))
+        {
+            return String(argument[utf8.index(after: start)..<close])
         }
-        return String(rest.prefix { $0 != " " })
+        let end = utf8[start...].firstIndex(of: 0x20) ?? utf8.endIndex
+        return String(argument[start..<end])
     }
 
     /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…).
-    static func parameters(after prefix: String, in argument: String) -> [String] {
+    static func parameters(after prefix: StaticString, in argument: String) -> [String] {
         var rest = Substring(argument)
-        if rest.uppercased().hasPrefix(prefix) { rest = rest.dropFirst(prefix.count) }
+        if rest.hasPrefixIgnoringASCIICase(prefix) { rest = rest.dropFirst(prefix.utf8CodeUnitCount) }
         rest = rest.drop { $0 == " " }
         if rest.first == "<", let close = rest.firstIndex(of: ">") {
             rest = rest[rest.index(after: close)...]

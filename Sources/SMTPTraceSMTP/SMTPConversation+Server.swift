@@ -108,12 +108,12 @@ extension SMTPConversation {
         let replyIndex = record.replies.count
         record.replies.append(ReplyRecord(
             code: partial.code, enhancedCode: enhancedStatusCode(in: partial.text, replyCode: partial.code),
-            text: String(partial.text.prefix(512)), lineCount: partial.lines, packetCount: partial.packets,
+            text: partial.text.limited(to: 512), lineCount: partial.lines, packetCount: partial.packets,
             frame: partial.frame, timestamp: partial.timestamp, target: target,
             inconsistentCodes: partial.inconsistent))
         if partial.inconsistent {
             observe(.badReply, side: .serverToClient, context: .reply, frame: partial.frame, timestamp: partial.timestamp,
-                    line: String(partial.text.prefix(200)),
+                    line: partial.text.limited(to: 200),
                     fields: [.init("cause", .string("codes_differ")), .init("reply_code", .int(partial.code))])
         }
         if let data = inTransit { noteReplyDuringData(partial, dataCommand: data) }
@@ -165,6 +165,7 @@ extension SMTPConversation {
             case "EHLO":
                 if positive {
                     record.extensions = partial.extensions.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+                    pipeliningAdvertised = record.extensions.contains { $0.uppercased() == "PIPELINING" }
                 }
             case "MAIL":
                 if let t = commandTransaction[i] { record.transactions[t].mailReply = partial.code }

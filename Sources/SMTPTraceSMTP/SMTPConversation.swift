@@ -92,6 +92,8 @@ public final class SMTPConversation {
     var headerBytes = 0
     var currentHeader: (name: String, value: String)? = nil
     var currentTransaction: Int? = nil
+    /// The last accepted EHLO listed PIPELINING.
+    var pipeliningAdvertised = false
     /// The transaction each MAIL, RCPT, DATA and BDAT command belongs to (command index →
     /// transaction index), so that a late reply lands in its own transaction even when the
     /// client has pipelined the next one.
@@ -346,10 +348,23 @@ extension Character {
 }
 
 extension String {
+    /// Without leading and trailing spaces and tabs (on octets: this runs per reply line).
     var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
+        let utf8 = self.utf8
+        var start = utf8.startIndex, end = utf8.endIndex
+        while start != end, utf8[start] == 0x20 || utf8[start] == 0x09 { start = utf8.index(after: start) }
+        while start != end {
+            let before = utf8.index(before: end)
+            guard utf8[before] == 0x20 || utf8[before] == 0x09 else { break }
+            end = before
+        }
+        if start == utf8.startIndex && end == utf8.endIndex { return self }
+        return String(self[start..<end])
+    }
+
+    /// At most `limit` characters: the text itself when it is short enough by its octet count
+    /// alone, which is the common case and needs no walk over its characters.
+    func limited(to limit: Int) -> String {
+        utf8.count <= limit ? self : String(prefix(limit))
     }
 }

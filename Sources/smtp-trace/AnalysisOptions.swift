@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SMTPTraceFindings
 import SMTPTraceSMTP
 import SMTPTraceTCP
@@ -17,6 +18,12 @@ struct AnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Track at most this many TCP connections; the least recently active are evicted.", valueName: "n"))
     var maxConnections: Int = 262_144
 
+    @Option(help: ArgumentHelp("Threads for one capture: with 2 or more the input is read on a thread of its own while the analysis runs on another; 1 does everything on one. (default: 2 on a machine with 2 cores or more)", valueName: "n"))
+    var threads: Int?
+
+    /// Whether reading gets a thread of its own.
+    var readsAhead: Bool { (threads ?? ProcessInfo.processInfo.activeProcessorCount) > 1 }
+
     func parsedPorts() throws -> Set<UInt16> {
         var set: Set<UInt16> = []
         for part in ports.split(separator: ",") {
@@ -32,6 +39,7 @@ struct AnalysisOptions: ParsableArguments {
     func validate() throws {
         _ = try parsedPorts()
         if idleTimeout <= 0 { throw ValidationError("--idle-timeout must be more than 0 seconds") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
     }
 

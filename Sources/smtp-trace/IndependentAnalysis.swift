@@ -52,25 +52,21 @@ final class IndependentAnalysis: @unchecked Sendable {
             nextStreamedID += 1
             var renumbered = session
             renumbered.id = nextStreamedID
-            var text = ""
-            JSONLinesReport.sessionRecord(renumbered, findings: findings).write(to: &text)
-            text += "\n"
-            for var f in findings {
+            let findings = findings.map { f in
+                var f = f
                 f.session = nextStreamedID
-                JSONLinesReport.findingRecord(f).write(to: &text)
-                text += "\n"
+                return f
             }
-            Terminal.write(text)
+            var writer = JSONWriter()
+            JSONLinesReport.writeSession(renumbered, findings: findings, to: &writer)
+            Terminal.write(bytes: writer.bytes)
         }
         analyzer.connectionEnded = { [self] findings in
             lock.lock()
             defer { lock.unlock() }
-            var text = ""
-            for f in findings {
-                JSONLinesReport.findingRecord(f).write(to: &text)
-                text += "\n"
-            }
-            Terminal.write(text)
+            var writer = JSONWriter()
+            JSONLinesReport.writeFindings(findings, to: &writer)
+            Terminal.write(bytes: writer.bytes)
         }
     }
 }

@@ -142,8 +142,10 @@ struct SMTPTraceCommand: ParsableCommand {
             } else {
                 let analyzer = CaptureAnalyzer(configuration: configuration)
                 if output.json { Self.streamJSON(from: analyzer) }
-                result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
-                    progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
+                let readAhead = analysis.readsAhead ? ReadAheadFrameSource(source) : nil
+                result = try CaptureAnalyzer.analyze(readAhead ?? source, with: analyzer) { analyzer in
+                    progress.update(bytesRead: readAhead?.bytesRead ?? source.bytesRead, frames: analyzer.framesSoFar,
+                                    sessions: analyzer.sessionsSoFar)
                 }
             }
         } catch {
@@ -157,9 +159,9 @@ struct SMTPTraceCommand: ParsableCommand {
         let style = TextStyle(colors: output.useColor())
 
         if output.json {
-            var text = ""
-            JSONLinesReport.summaryRecord(result, inputs: names).write(to: &text)
-            Terminal.write(text + "\n")
+            var writer = JSONWriter()
+            JSONLinesReport.writeSummary(result, inputs: names, to: &writer)
+            Terminal.write(bytes: writer.bytes)
         } else if let which = output.transcript {
             try printTranscripts(which, result: result, width: width, style: style)
         } else {
@@ -178,25 +180,16 @@ struct SMTPTraceCommand: ParsableCommand {
     /// Writes each session's record and its findings the moment the session ends (and the
     /// findings of connections that carried no SMTP), so that nothing has to be kept.
     static func streamJSON(from analyzer: CaptureAnalyzer) {
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 16)
+        var writer = JSONWriter()
         analyzer.sessionEnded = { session, findings in
-            buffer.removeAll(keepingCapacity: true)
-            JSONLinesReport.sessionRecord(session, findings: findings).write(into: &buffer)
-            buffer.append(0x0A)
-            for f in findings {
-                JSONLinesReport.findingRecord(f).write(into: &buffer)
-                buffer.append(0x0A)
-            }
-            Terminal.write(bytes: buffer)
+            writer.reset()
+            JSONLinesReport.writeSession(session, findings: findings, to: &writer)
+            Terminal.write(bytes: writer.bytes)
         }
         analyzer.connectionEnded = { findings in
-            var text = ""
-            for f in findings {
-                JSONLinesReport.findingRecord(f).write(to: &text)
-                text += "\n"
-            }
-            Terminal.write(text)
+            writer.reset()
+            JSONLinesReport.writeFindings(findings, to: &writer)
+            Terminal.write(bytes: writer.bytes)
         }
     }
 
