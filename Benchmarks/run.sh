@@ -21,7 +21,9 @@
 #      it exists from the same seed and the same generate.c (recorded in bench-<size>.pcap.seed),
 #      and reads it once (cat > /dev/null) so that every program reads it from the page cache;
 #   3. times, with `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS KiB), after one warm-up
-#      run each: the floor (a bare pcap_next_ex loop), `smtp-trace --json FILE > /dev/null`, and
+#      run each: the floor (a bare pcap_next_ex loop), `smtp-trace --threads 1 --json FILE > /dev/null`
+#      (single-threaded: the figure the ratios use), `smtp-trace --threads 2 --json FILE` (reading
+#      on a thread of its own, the second core), and
 #      on the 1G file only tshark's SMTP dissection
 #      (`tshark -n -r FILE -Y smtp -T fields -e frame.number -e smtp.req.command
 #      -e smtp.response.code > /dev/null`);
@@ -32,7 +34,8 @@
 #   5. checks the warm-up run's JSON output of each size against the truth with
 #      Benchmarks/compare-truth.py;
 #   6. if `smtp-trace --help` offers --independent, times `smtp-trace --independent --json f1 f2`
-#      on two 1G captures (seeds S and S+1) against the two run one after the other.
+#      on two 1G captures (seeds S and S+1) against the two run one after the other
+#      (single-threaded each).
 # Generated files, binaries, logs and the JSON outputs stay in Benchmarks/out/ (gitignored).
 # Exit status: 0 all done and the findings equal the truth; 1 a findings difference or a failed
 # step; 2 a usage error. Default options take about 6-8 minutes on 2 cores (first swift build
@@ -152,6 +155,15 @@ else
 fi
 "$TOOL" --version > /dev/null 2>&1 || die "$TOOL --version fails"
 echo "smtp-trace --version: $("$TOOL" --version 2>&1 | head -n 1)"
+# Single-threaded timings (the issue's target) when the build has --threads; the second core
+# is then measured on its own.
+ONE_THREAD=(); TWO_THREADS=0
+# (The help text is read whole first: `grep -q` on a pipe could end it early, and with
+# pipefail a SIGPIPE would read as "not offered".)
+TOOL_HELP=$("$TOOL" --help 2>&1 || true)
+if grep -q -- '--threads' <<< "$TOOL_HELP"; then
+    ONE_THREAD=(--threads 1); TWO_THREADS=1
+fi
 
 TSHARK_CMD=(tshark -n -r FILE -Y smtp -T fields -e frame.number -e smtp.req.command -e smtp.response.code)
 if ((TSHARK)); then
@@ -270,8 +282,13 @@ for label in "${SIZE_LIST[@]}"; do
         || die "the floor failed on $pcap"
     read -r _ PKTS[$label] _ _ < "$TMPD/floor.out"
     jsonl=$OUT/bench-$label.smtp-trace.jsonl
-    bench smtp-trace "$label" "$n" $((120 + bytes / 10000000)) "$jsonl" "$TOOL" --json "$pcap" \
+    bench smtp-trace "$label" "$n" $((120 + bytes / 10000000)) "$jsonl" "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" \
         || die "smtp-trace --json $pcap failed"
+    if ((TWO_THREADS)); then
+        bench two-cores "$label" "$n" $((120 + bytes / 10000000)) "$TMPD/two.out" "$TOOL" --threads 2 --json "$pcap" \
+            || die "smtp-trace --threads 2 --json $pcap failed"
+        cmp -s "$TMPD/two.out" "$jsonl" || { echo "  $label: --threads 2 output DIFFERS from --threads 1"; STATUS=1; }
+    fi
     # Ground truth, on the warm-up run's output.
     verdict=$(python3 Benchmarks/compare-truth.py "$jsonl" "$pcap.truth.json" 2>&1) || { TRUTH_FAILED=1; STATUS=1; }
     TRUTH[$label]=$verdict
@@ -311,7 +328,7 @@ elif ((TSHARK)); then
 else
     echo "tshark: not timed (--no-tshark or not installed)"
 fi
-printf '%-5s %9s %10s | %-24s | %-24s | %-24s\n' "" "file" "" "floor (pcap_next_ex)" "smtp-trace --json" "tshark -Y smtp"
+printf '%-5s %9s %10s | %-24s | %-24s | %-24s\n' "" "file" "" "floor (pcap_next_ex)" "smtp-trace --json (1 core)" "tshark -Y smtp"
 printf '%-5s %9s %10s | %8s %7s %7s | %8s %7s %7s | %8s %7s %7s\n' size MB packets s MB/s MiB s MB/s MiB s MB/s MiB
 for label in "${SIZE_LIST[@]}"; do
     printf '%-5s %9s %10s | %s | %s | %s\n' "$label" "$(num '%.0f' "${FILEB[$label]} / 1e6")" "${PKTS[$label]}" \
@@ -338,12 +355,19 @@ if ((${#SIZE_LIST[@]} > 1)); then
     rss_line+="  (file x$(num '%.2f' "${FILEB[$last]} / ${FILEB[$first]}") from $first to $last, RSS x$(num '%.2f' "${RSS[smtp-trace,$last]} / ${RSS[smtp-trace,$first]}"))"
 fi
 echo "$rss_line"
+if ((TWO_THREADS)); then
+    line="one file on two cores (smtp-trace --threads 2 --json: reading on one thread, analysis on the other; same output):"
+    for label in "${SIZE_LIST[@]}"; do
+        line+="  $label $(printf '%.2f' "${MED[two-cores,$label]}") s, x$(num '%.2f' "${MED[smtp-trace,$label]} / ${MED[two-cores,$label]}"), $(mib "${RSS[two-cores,$label]}") MiB"
+    done
+    echo "$line"
+fi
 # The generator's half-open sessions (the founding case) never close, and a capture of a few
 # minutes never reaches the 600 s idle timeout, so open connections grow with the file size.
 # Run once more per size with a short idle timeout: what is left is memory per open connection.
 rss_line="smtp-trace peak RSS with --idle-timeout 30 (half-open connections closed after 30 s of capture time):"
 for label in "${SIZE_LIST[@]}"; do
-    if measure "$TMPD/idle.out" $((120 + FILEB[$label] / 10000000)) "$TOOL" --json --idle-timeout 30 "$OUT/bench-$label.pcap"; then
+    if measure "$TMPD/idle.out" $((120 + FILEB[$label] / 10000000)) "$TOOL" "${ONE_THREAD[@]}" --json --idle-timeout 30 "$OUT/bench-$label.pcap"; then
         RSS[idle,$label]=$M_KIB
         verdict=$(python3 Benchmarks/compare-truth.py "$TMPD/idle.out" "$OUT/bench-$label.pcap.truth.json" 2>&1) \
             && ok="findings equal the truth" || { ok="FINDINGS DIFFER"; STATUS=1; }
@@ -362,7 +386,7 @@ for label in "${SIZE_LIST[@]}"; do echo "  $label ${TRUTH[$label]}" | sed '2,$s/
 
 # ---------------------------------------------------------------- parallel
 echo
-if "$TOOL" --help 2>/dev/null | grep -q -- '--independent'; then
+if grep -q -- '--independent' <<< "$TOOL_HELP"; then
     echo "== parallel: smtp-trace --independent on two 1G captures (seeds $SEED and $((SEED + 1)))"
     p1=$OUT/bench-1G.pcap
     p2=$OUT/bench-1G-seed$((SEED + 1)).pcap
@@ -374,7 +398,7 @@ if "$TOOL" --help 2>/dev/null | grep -q -- '--independent'; then
     check_quiet parallel
     # The sequential pair as one timed command; its RSS is the larger of the two runs.
     if bench sequential 2x1G "$pn" "$limit" /dev/null \
-            bash -c '"$0" --json "$1" > /dev/null && "$0" --json "$2" > /dev/null' "$TOOL" "$p1" "$p2" \
+            bash -c '"$0" $3 --json "$1" > /dev/null && "$0" $3 --json "$2" > /dev/null' "$TOOL" "$p1" "$p2" "${ONE_THREAD[*]}" \
         && bench independent 2x1G "$pn" "$limit" /dev/null "$TOOL" --independent --json "$p1" "$p2"; then
         echo "parallel: one after the other ${MED[sequential,2x1G]} s, --independent ${MED[independent,2x1G]} s:" \
             "speed-up $(num '%.2f' "${MED[sequential,2x1G]} / ${MED[independent,2x1G]}")x on $(nproc) CPUs;" \

@@ -18,6 +18,7 @@ public final class PcapFileReader: FrameSource {
     /// Size of the file in bytes when known (not for standard input), for progress display.
     public let fileSize: Int64?
     private let handle: OpaquePointer
+    private let readBuffer: UnsafeMutablePointer<CChar>
     private var framesRead: UInt64 = 0
     private var finished = false
 
@@ -38,19 +39,37 @@ public final class PcapFileReader: FrameSource {
             size = Int64(info.st_size)
         }
         fileSize = size
+        // The file is opened here rather than by pcap_open_offline so that its stdio buffer can
+        // be set first: libpcap reads each record with fread, and glibc's default buffer (one
+        // 4 KiB page) makes a read(2) every few packets — a quarter of a million system calls
+        // per GiB. With 1 MiB, 256 times fewer.
+        guard let file = path == "-" ? fdopen(STDIN_FILENO, "rb") : fopen(path, "rb") else {
+            throw Self.classifyOpenError(path: path, message: "\(path): " + String(cString: strerror(errno)))
+        }
+        // glibc ignores the size unless it is given the buffer too.
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: Self.readBufferBytes)
+        setvbuf(file, buffer, _IOFBF, Self.readBufferBytes)
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        let opened = pcap_open_offline_with_tstamp_precision(
-            path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        let opened = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
         guard let opened else {
+            fclose(file)  // libpcap leaves a file it refused to the caller
+            buffer.deallocate()
             let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw Self.classifyOpenError(path: path, message: message)
         }
         handle = opened
+        readBuffer = buffer
         linkType = LinkType(rawValue: pcap_datalink(opened))
         snapshotLength = Int(pcap_snapshot(opened))
     }
 
-    deinit { pcap_close(handle) }
+    deinit {
+        pcap_close(handle)  // closes the file too
+        readBuffer.deallocate()
+    }
+
+    /// Size of the stdio buffer libpcap reads through.
+    static let readBufferBytes = 1 << 20
 
     /// Bytes of the file consumed so far (for progress); `nil` for standard input.
     public var bytesRead: Int64? {

@@ -62,6 +62,13 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
 
     public func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
+        // Most events are data for a session already recognised: straight to its conversation.
+        if case .data(let direction, let chunk) = event, connection.consumerSlot >= 0,
+            case .session(let conversation, let roles) = slots[connection.consumerSlot]
+        {
+            conversation.receive(chunk, from: roles.smtpSide(of: direction))
+            return .keepDelivering
+        }
         switch event {
         case .opened:
             return opened(connection)

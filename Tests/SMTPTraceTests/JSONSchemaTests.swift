@@ -154,25 +154,29 @@ struct JSONSchemaTests {
     }
 }
 
-/// The byte writer the command line streams with and the string writer give the same text.
+/// The JSON writer places commas and escapes wire text by itself.
 struct JSONWriterTests {
-    @Test func bytesAndStringAgree() throws {
-        for fixture in ["founding-escape.pcap", "founding-reply-during-data.pcap", "case-smuggling-lenient.pcap", "ipv6-ethernet.pcap"] {
-            let result = try analyzeFixture(fixture)
-            for s in result.sessions {
-                let value = JSONLinesReport.sessionRecord(s, findings: result.findings)
-                var bytes: [UInt8] = []
-                value.write(into: &bytes)
-                #expect(String(decoding: bytes, as: UTF8.self) == value.serialized)
-            }
-            for f in result.findings {
-                var bytes: [UInt8] = []
-                JSONLinesReport.findingRecord(f).write(into: &bytes)
-                #expect(String(decoding: bytes, as: UTF8.self) == JSONLinesReport.findingRecord(f).serialized)
-            }
-        }
-        var bytes: [UInt8] = []
-        JSONValue.array([.int(-1234567890123), .uint(0), .uint(UInt64.max), .int(Int64.min + 1)]).write(into: &bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == "[-1234567890123,0,18446744073709551615,-9223372036854775807]")
+    @Test func nestedValuesAndEscapes() {
+        var out = JSONWriter()
+        out.beginObject()
+        out.key("a"); out.int(-12)
+        out.key("b")
+        out.beginArray()
+        out.string("q\"\\"); out.null(); out.bool(false)
+        out.beginObject(); out.endObject()
+        out.strings(["x", "y"])
+        out.endArray()
+        out.dataKey("250"); out.int(UInt64(7))
+        out.key("c"); out.string("\u{1B}[2J\r\n\u{85}\u{2028}é")
+        out.key("d"); out.double(0.5)
+        out.key("e"); out.int(Optional<Int>.none)
+        out.endObject()
+        out.newline()
+        #expect(out.text == #"{"a":-12,"b":["q\"\\",null,false,{},["x","y"]],"250":7,"c":"\u001b[2J\r\n\u0085\u2028é","d":0.5,"e":null}"# + "\n")
+        #expect(Escaping.json("plain") == "\"plain\"")
+        var numbers = JSONWriter()
+        numbers.strings([])
+        numbers.int(Int64.min + 1); numbers.int(UInt64.max); numbers.int(0)
+        #expect(numbers.text == "[]-9223372036854775807184467440737095516150")
     }
 }

@@ -65,6 +65,47 @@ struct LineFramerTests {
         #expect(bytewise.map(\.frame) == [1, 9, 25, 34, 36])
     }
 
+    /// Body mode returns only the lines that need attention (dot lines, bare CR or LF, over 998
+    /// octets) and counts the rest — the same wherever the segments are cut.
+    @Test func bodyModeReturnsOnlyTheLinesThatNeedAttention() {
+        let plain = ["Subject: x", "", "a line with a\ttab", String(repeating: "b", count: 998), "short"]
+        let input = plain[0] + "\r\n" + plain[1] + "\r\n" + "..stuffed\r\n" + plain[2] + "\r\n"
+            + String(repeating: "c", count: 999) + "\r\n" + "bare\rcr\r\n" + "bare lf\n" + plain[3] + "\r\n"
+            + plain[4] + "\r\n" + ".\r\n"
+        func run(_ cuts: [Int]) -> (lines: [String], octets: UInt64, skipped: Int) {
+            var framer = LineFramer(keepLimit: 1024)
+            framer.mode = .body
+            var lines: [String] = []
+            var octets: UInt64 = 0, skipped = 0
+            let bytes = Array(input.utf8)
+            var start = 0
+            for end in cuts + [bytes.count] {
+                bytes[start..<end].withUnsafeBytes { raw in
+                    let chunk = StreamChunk(bytes: raw, frame: 1, timestamp: .zero, streamOffset: 0)
+                    var position = 0
+                    while let output = framer.next(from: chunk, position: &position) {
+                        if case .line = output { lines.append(String(decoding: framer.line.prefix(12), as: UTF8.self)) }
+                    }
+                    let taken = framer.takeSkippedBody()
+                    octets += taken.octets
+                    skipped += taken.lines
+                }
+                start = end
+            }
+            return (lines, octets, skipped)
+        }
+        let whole = run([])
+        #expect(whole.lines == ["..stuffed", "cccccccccccc", "bare\rcr", "bare lf", "."])
+        #expect(whole.skipped == 5)
+        #expect(whole.octets == UInt64(plain.map { $0.utf8.count + 2 }.reduce(0, +)))
+        let count = input.utf8.count
+        for cut in 1..<count {
+            let split = run([cut])
+            #expect(split.lines == whole.lines, "cut at \(cut)")
+            #expect(split.octets + UInt64(split.skipped) == whole.octets + UInt64(whole.skipped), "cut at \(cut)")
+        }
+    }
+
     @Test func crAtTheEndOfOneSegmentAndLFAtTheStartOfTheNext() {
         let lines = frame("QUIT\r\nNOOP\r\n", cuts: [5])
         #expect(lines.map(\.text) == ["QUIT", "NOOP"])
