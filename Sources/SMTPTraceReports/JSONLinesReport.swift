@@ -13,35 +13,35 @@ import SMTPTraceTCP
 /// straight into the writer's bytes, with no value tree in between.
 public enum JSONLinesReport {
     /// A session's record and, one per line after it, its findings.
-    public static func writeSession(_ s: SMTPSessionRecord, findings: [Finding], to out: inout JSONWriter) {
-        sessionRecord(s, findings: findings, to: &out)
+    public static func writeSession(_ s: SMTPSessionRecord, findings: [Finding], to out: JSONWriter) {
+        sessionRecord(s, findings: findings, to: out)
         out.newline()
         for f in findings {
-            findingRecord(f, to: &out)
+            findingRecord(f, to: out)
             out.newline()
         }
     }
 
     /// One finding per line.
-    public static func writeFindings(_ findings: [Finding], to out: inout JSONWriter) {
+    public static func writeFindings(_ findings: [Finding], to out: JSONWriter) {
         for f in findings {
-            findingRecord(f, to: &out)
+            findingRecord(f, to: out)
             out.newline()
         }
     }
 
     /// The closing summary line.
-    public static func writeSummary(_ r: AnalysisResult, inputs: [String], to out: inout JSONWriter) {
-        summaryRecord(r, inputs: inputs, to: &out)
+    public static func writeSummary(_ r: AnalysisResult, inputs: [String], to out: JSONWriter) {
+        summaryRecord(r, inputs: inputs, to: out)
         out.newline()
     }
 
-    static func sessionRecord(_ s: SMTPSessionRecord, findings: [Finding], to out: inout JSONWriter) {
+    static func sessionRecord(_ s: SMTPSessionRecord, findings: [Finding], to out: JSONWriter) {
         out.beginObject()
         out.key("type"); out.string("session")
         out.key("id"); out.int(s.id)
-        out.key("client"); endpoint(s.client, to: &out)
-        out.key("server"); endpoint(s.server, to: &out)
+        out.key("client"); endpoint(s.client, to: out)
+        out.key("server"); endpoint(s.server, to: out)
         out.key("start"); out.timestamp(s.start)
         out.key("end"); out.timestamp(s.end)
         out.key("duration"); out.double((s.duration * 1e6).rounded() / 1e6)
@@ -66,7 +66,7 @@ public enum JSONLinesReport {
         out.key("auth"); out.string(s.authMechanism)
         out.key("transactions")
         out.beginArray()
-        for t in s.transactions { transaction(t, to: &out) }
+        for t in s.transactions { transaction(t, to: out) }
         out.endArray()
         out.key("messages"); out.int(s.messageCount)
         out.key("message_bytes"); out.int(s.messageBytes)
@@ -78,10 +78,10 @@ public enum JSONLinesReport {
         }
         out.endObject()
         out.key("close"); out.string(s.close.rawValue)
-        out.key("bytes"); clientServer(s.clientBytes, s.serverBytes, to: &out)
-        out.key("gap_bytes"); clientServer(s.clientGapBytes, s.serverGapBytes, to: &out)
+        out.key("bytes"); clientServer(s.clientBytes, s.serverBytes, to: out)
+        out.key("gap_bytes"); clientServer(s.clientGapBytes, s.serverGapBytes, to: out)
         out.key("tcp")
-        if let tcp = s.tcp { tcpEvidence(tcp.summary, to: &out) } else { out.null() }
+        if let tcp = s.tcp { tcpEvidence(tcp.summary, to: out) } else { out.null() }
         out.key("findings")
         out.beginArray()
         var written: [FindingKind] = []
@@ -124,7 +124,7 @@ public enum JSONLinesReport {
 
     static func side(_ d: Direction) -> String { d == .clientToServer ? "client" : "server" }
 
-    static func clientServer(_ client: UInt64, _ server: UInt64, to out: inout JSONWriter) {
+    static func clientServer(_ client: UInt64, _ server: UInt64, to out: JSONWriter) {
         out.beginObject()
         out.key("client"); out.int(client)
         out.key("server"); out.int(server)
@@ -132,7 +132,7 @@ public enum JSONLinesReport {
     }
 
     /// The TCP layer's evidence of a session: handshake, FINs, reset, gaps, counters.
-    static func tcpEvidence(_ t: TCPConnectionSummary, to out: inout JSONWriter) {
+    static func tcpEvidence(_ t: TCPConnectionSummary, to out: JSONWriter) {
         out.beginObject()
         out.key("handshake"); out.bool(t.handshakeCompleted)
         out.key("midstream"); out.bool(t.midstream)
@@ -166,7 +166,7 @@ public enum JSONLinesReport {
             out.endObject()
         }
         out.endArray()
-        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN[0], t.bytesAfterPeerFIN[1], to: &out)
+        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN[0], t.bytesAfterPeerFIN[1], to: out)
         out.key("retransmitted_segments"); out.int(t.counters.retransmittedSegments)
         out.key("out_of_order_segments"); out.int(t.counters.outOfOrderSegments)
         out.key("conflicting_segments"); out.int(t.counters.conflictingSegments)
@@ -186,14 +186,14 @@ public enum JSONLinesReport {
         }
     }
 
-    static func endpoint(_ e: Endpoint, to out: inout JSONWriter) {
+    static func endpoint(_ e: Endpoint, to out: JSONWriter) {
         out.beginObject()
         out.key("ip"); out.string(e.address.description)
         out.key("port"); out.int(e.port)
         out.endObject()
     }
 
-    static func transaction(_ t: TransactionRecord, to out: inout JSONWriter) {
+    static func transaction(_ t: TransactionRecord, to out: JSONWriter) {
         out.beginObject()
         out.key("mail_from"); out.string(t.mailFrom)
         out.key("mail_frame"); out.int(t.mailFrame)
@@ -217,7 +217,7 @@ public enum JSONLinesReport {
         out.endObject()
     }
 
-    static func findingRecord(_ f: Finding, to out: inout JSONWriter) {
+    static func findingRecord(_ f: Finding, to out: JSONWriter) {
         out.beginObject()
         out.key("type"); out.string("finding")
         out.key("id"); out.string(f.kind.id)
@@ -241,7 +241,7 @@ public enum JSONLinesReport {
         out.endObject()
     }
 
-    static func summaryRecord(_ r: AnalysisResult, inputs: [String], to out: inout JSONWriter) {
+    static func summaryRecord(_ r: AnalysisResult, inputs: [String], to out: JSONWriter) {
         out.beginObject()
         out.key("type"); out.string("summary")
         out.key("inputs"); out.strings(inputs)
@@ -290,12 +290,12 @@ public enum JSONLinesReport {
     /// The whole report for a finished analysis: sessions (each followed by its findings),
     /// then findings not tied to a session, then the summary.
     public static func render(_ r: AnalysisResult, inputs: [String]) -> String {
-        var out = JSONWriter()
+        let out = JSONWriter()
         for session in r.sessions {
-            writeSession(session, findings: r.findings.filter { $0.session == session.id }, to: &out)
+            writeSession(session, findings: r.findings.filter { $0.session == session.id }, to: out)
         }
-        writeFindings(r.findings.filter { $0.session == nil }, to: &out)
-        writeSummary(r, inputs: inputs, to: &out)
+        writeFindings(r.findings.filter { $0.session == nil }, to: out)
+        writeSummary(r, inputs: inputs, to: out)
         return out.text
     }
 }

@@ -8,99 +8,116 @@ import SMTPTraceCapture
 /// hundreds of thousands of records — building a value tree per record and then a `String`
 /// cost more than the analysis itself. Commas are placed by the writer, so a record is a
 /// sequence of `key`/value calls between `beginObject` and `endObject`.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+///
+/// The bytes live in one buffer the writer owns and grows (a class, so that it can free it):
+/// an `Array` would check its uniqueness on every append, thousands of times per record.
+public final class JSONWriter {
+    private var storage: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
     /// One bit per open object/array (innermost lowest): set once it holds a member.
     private var hasMember: UInt64 = 0
     private var depth = 0
     /// A key was just written: the next value follows it without a comma.
     private var afterKey = false
 
-    public init(capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 1 << 16) {
+        self.capacity = max(capacity, 64)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The bytes written so far, valid during `body`.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage, count: count))
+    }
 
     /// Empties the buffer, keeping its storage, for the next record.
-    public mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+    public func reset() {
+        count = 0
         hasMember = 0
         depth = 0
         afterKey = false
     }
 
     /// The text written so far.
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var text: String {
+        String(decoding: UnsafeBufferPointer(start: storage, count: count), as: UTF8.self)
+    }
 
     // MARK: Structure
 
-    public mutating func beginObject() { open(UInt8(ascii: "{")) }
-    public mutating func endObject() { close(UInt8(ascii: "}")) }
-    public mutating func beginArray() { open(UInt8(ascii: "[")) }
-    public mutating func endArray() { close(UInt8(ascii: "]")) }
+    public func beginObject() { open(UInt8(ascii: "{")) }
+    public func endObject() { close(UInt8(ascii: "}")) }
+    public func beginArray() { open(UInt8(ascii: "[")) }
+    public func endArray() { close(UInt8(ascii: "]")) }
 
     /// Ends a JSON Lines record.
-    public mutating func newline() { bytes.append(0x0A) }
+    public func newline() { appendByte(0x0A) }
 
     /// An object member's key. Keys are the schema's own ASCII names, never wire text.
-    public mutating func key(_ name: StaticString) {
+    public func key(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        appendByte(UInt8(ascii: "\""))
+        name.withUTF8Buffer { appendBuffer($0) }
+        appendByte(UInt8(ascii: "\""))
+        appendByte(UInt8(ascii: ":"))
         afterKey = true
     }
 
     /// A key that is data (a reply code, a finding id), escaped like any string.
-    public mutating func dataKey(_ name: String) {
+    public func dataKey(_ name: String) {
         separate()
         appendEscaped(name)
-        bytes.append(UInt8(ascii: ":"))
+        appendByte(UInt8(ascii: ":"))
         afterKey = true
     }
 
     // MARK: Values
 
-    public mutating func null() {
+    public func null() {
         separate()
         appendLiteral("null")
     }
 
-    public mutating func bool(_ value: Bool) {
+    public func bool(_ value: Bool) {
         separate()
         appendLiteral(value ? "true" : "false")
     }
 
-    public mutating func int<T: BinaryInteger>(_ value: T) {
+    public func int<T: BinaryInteger>(_ value: T) {
         separate()
         appendDecimal(value)
     }
 
-    public mutating func int<T: BinaryInteger>(_ value: T?) {
+    public func int<T: BinaryInteger>(_ value: T?) {
         if let value { int(value) } else { null() }
     }
 
-    public mutating func double(_ value: Double) {
+    public func double(_ value: Double) {
         guard value.isFinite else { return null() }
         separate()
-        bytes.append(contentsOf: String(value).utf8)
+        appendBuffer(String(value).utf8)
     }
 
-    public mutating func string(_ text: String) {
+    public func string(_ text: String) {
         separate()
         appendEscaped(text)
     }
 
-    public mutating func string(_ text: String?) {
+    public func string(_ text: String?) {
         if let text { string(text) } else { null() }
     }
 
-    public mutating func strings(_ texts: [String]) {
+    public func strings(_ texts: [String]) {
         beginArray()
         for text in texts { string(text) }
         endArray()
     }
 
     /// RFC 3339 with microseconds, UTC: `2009-10-05T06:06:07.492060Z`.
-    public mutating func timestamp(_ t: CaptureTimestamp) {
+    public func timestamp(_ t: CaptureTimestamp) {
         separate()
         let (year, month, day, rest) = TimeFormatting.civilFields(t.seconds)
         appendFormatted(capacity: 29) { out in
@@ -126,46 +143,75 @@ public struct JSONWriter {
 
     // MARK: Internals
 
-    private mutating func open(_ bracket: UInt8) {
+    @inline(__always)
+    private func reserve(_ more: Int) {
+        guard count + more > capacity else { return }
+        var grown = capacity * 2
+        while count + more > grown { grown *= 2 }
+        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        larger.update(from: storage, count: count)
+        storage.deallocate()
+        storage = larger
+        capacity = grown
+    }
+
+    @inline(__always)
+    private func appendByte(_ byte: UInt8) {
+        reserve(1)
+        storage[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    private func appendBuffer(_ buffer: UnsafeBufferPointer<UInt8>) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        reserve(buffer.count)
+        (storage + count).update(from: base, count: buffer.count)
+        count += buffer.count
+    }
+
+    private func appendBuffer(_ text: String.UTF8View) {
+        if let done: Void = text.withContiguousStorageIfAvailable({ appendBuffer($0) }) { return done }
+        for b in text { appendByte(b) }
+    }
+
+    private func open(_ bracket: UInt8) {
         separate()
-        bytes.append(bracket)
+        appendByte(bracket)
         depth += 1
         hasMember &= ~(1 << UInt64(min(depth, 63)))
     }
 
-    private mutating func close(_ bracket: UInt8) {
-        bytes.append(bracket)
+    private func close(_ bracket: UInt8) {
+        appendByte(bracket)
         depth -= 1
         afterKey = false
     }
 
     /// Before any value or key: a comma when the enclosing container already holds a member.
     @inline(__always)
-    private mutating func separate() {
+    private func separate() {
         if afterKey {
             afterKey = false
             return
         }
         guard depth > 0 else { return }
         let bit: UInt64 = 1 << UInt64(min(depth, 63))
-        if hasMember & bit != 0 { bytes.append(UInt8(ascii: ",")) } else { hasMember |= bit }
+        if hasMember & bit != 0 { appendByte(UInt8(ascii: ",")) } else { hasMember |= bit }
     }
 
-    /// Formats into a small stack buffer, then appends it at once: one capacity check per
-    /// number instead of one per digit.
+    /// Formats straight into the buffer, after one capacity check for the whole number.
     @inline(__always)
-    private mutating func appendFormatted(capacity: Int, _ format: (UnsafeMutablePointer<UInt8>) -> Int) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-            let count = format(buffer.baseAddress!)
-            bytes.append(contentsOf: UnsafeBufferPointer(start: buffer.baseAddress!, count: count))
-        }
+    private func appendFormatted(capacity needed: Int, _ format: (UnsafeMutablePointer<UInt8>) -> Int) {
+        reserve(needed)
+        count += format(storage + count)
     }
 
-    private mutating func appendLiteral(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    private func appendLiteral(_ text: StaticString) {
+        text.withUTF8Buffer { appendBuffer($0) }
     }
 
-    private mutating func appendDecimal<T: BinaryInteger>(_ value: T) {
+    private func appendDecimal<T: BinaryInteger>(_ value: T) {
         let negative = value < 0
         let n = UInt64(value.magnitude)
         var digits = 1
@@ -189,24 +235,15 @@ public struct JSONWriter {
     /// `text` as a JSON string literal: `"` and `\` escaped, every C0 control, DEL, C1
     /// control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or its short form.
     /// Text with nothing to escape — nearly all of it — is copied in one append.
-    private mutating func appendEscaped(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var plain = true
-        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
-        for b in text.utf8 {
-            if b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F
-                || (previous == 0xC2 && b >= 0x80 && b <= 0x9F)  // C1 controls
-                || (beforePrevious == 0xE2 && previous == 0x80 && (b == 0xA8 || b == 0xA9))  // U+2028/9
-            {
-                plain = false
-                break
-            }
-            beforePrevious = previous
-            previous = b
+    private func appendEscaped(_ text: String) {
+        appendByte(UInt8(ascii: "\""))
+        var text = text
+        let plain = text.withUTF8 { utf8 in
+            guard Self.needsNoEscape(utf8) else { return false }
+            appendBuffer(utf8)
+            return true
         }
-        if plain {
-            bytes.append(contentsOf: text.utf8)
-        } else {
+        if !plain {
             for scalar in text.unicodeScalars {
                 switch scalar.value {
                 case 0x22: appendLiteral("\\\"")
@@ -218,20 +255,44 @@ public struct JSONWriter {
                     appendLiteral("\\u")
                     let hex: StaticString = "0123456789abcdef"
                     for shift in stride(from: 12, through: 0, by: -4) {
-                        bytes.append(hex.utf8Start[Int(scalar.value >> UInt32(shift)) & 0xF])
+                        appendByte(hex.utf8Start[Int(scalar.value >> UInt32(shift)) & 0xF])
                     }
-                default: bytes.append(contentsOf: String(scalar).utf8)
+                default: appendBuffer(String(scalar).utf8)
                 }
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        appendByte(UInt8(ascii: "\""))
+    }
+
+    /// Whether the octets can be copied as they are: printable ASCII other than `"` and `\` —
+    /// one test per byte — or, when other bytes occur, UTF-8 holding no C1 control (C2 80–9F)
+    /// and no U+2028/U+2029 (E2 80 A8/A9).
+    static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        var onlyPrintableASCII = true
+        for b in utf8 where b < 0x20 || b == 0x22 || b == 0x5C || b >= 0x7F {
+            onlyPrintableASCII = false
+            break
+        }
+        if onlyPrintableASCII { return true }
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for b in utf8 {
+            if b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F
+                || (previous == 0xC2 && b >= 0x80 && b <= 0x9F)
+                || (beforePrevious == 0xE2 && previous == 0x80 && (b == 0xA8 || b == 0xA9))
+            {
+                return false
+            }
+            beforePrevious = previous
+            previous = b
+        }
+        return true
     }
 }
 
 extension Escaping {
     /// `text` as a JSON string literal (with quotes), by `JSONWriter`'s rules.
     public static func json(_ text: String) -> String {
-        var writer = JSONWriter(capacity: text.utf8.count + 2)
+        let writer = JSONWriter(capacity: text.utf8.count + 2)
         writer.string(text)
         return writer.text
     }

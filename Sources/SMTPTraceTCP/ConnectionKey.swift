@@ -24,4 +24,19 @@ public struct ConnectionKey: Hashable, Sendable {
             high = a
         }
     }
+
+    /// One 64-bit word into the hasher instead of every field of both endpoints: the table is
+    /// looked up once per packet, and each word combined costs a round of SipHash. Equality
+    /// stays field by field, so a folded collision costs a comparison, never a wrong match.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(Self.fold(low) &* 0x9E37_79B9_7F4A_7C15 ^ Self.fold(high))
+    }
+
+    @inline(__always)
+    static func fold(_ e: Endpoint) -> UInt64 {
+        switch e.address {
+        case .v4(let a): return UInt64(a) << 16 | UInt64(e.port)
+        case .v6(let a, let b): return (a ^ (b &* 0xC2B2_AE3D_27D4_EB4F)) &+ UInt64(e.port)
+        }
+    }
 }

@@ -57,16 +57,16 @@ final class IndependentAnalysis: @unchecked Sendable {
                 f.session = nextStreamedID
                 return f
             }
-            var writer = JSONWriter()
-            JSONLinesReport.writeSession(renumbered, findings: findings, to: &writer)
-            Terminal.write(bytes: writer.bytes)
+            let writer = JSONWriter()
+            JSONLinesReport.writeSession(renumbered, findings: findings, to: writer)
+            writer.withBytes(Terminal.write(bytes:))
         }
         analyzer.connectionEnded = { [self] findings in
             lock.lock()
             defer { lock.unlock() }
-            var writer = JSONWriter()
-            JSONLinesReport.writeFindings(findings, to: &writer)
-            Terminal.write(bytes: writer.bytes)
+            let writer = JSONWriter()
+            JSONLinesReport.writeFindings(findings, to: writer)
+            writer.withBytes(Terminal.write(bytes:))
         }
     }
 }

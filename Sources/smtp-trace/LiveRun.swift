@@ -136,9 +136,9 @@ struct LiveRun {
         let drops = (counters?.droppedByKernel ?? 0) + (counters?.droppedByInterface ?? 0) + ring.dropped
         let result = analyzer.finish(droppedPackets: drops)
         if output.json {
-            var writer = JSONWriter()
-            JSONLinesReport.writeSummary(result, inputs: [interface], to: &writer)
-            Terminal.write(bytes: writer.bytes)
+            let writer = JSONWriter()
+            JSONLinesReport.writeSummary(result, inputs: [interface], to: writer)
+            writer.withBytes(Terminal.write(bytes:))
         } else {
             Terminal.write("\n" + TextReport(width: width, style: style).render(result, inputs: ["live on " + interface]))
         }

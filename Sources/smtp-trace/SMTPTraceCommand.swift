@@ -159,9 +159,9 @@ struct SMTPTraceCommand: ParsableCommand {
         let style = TextStyle(colors: output.useColor())
 
         if output.json {
-            var writer = JSONWriter()
-            JSONLinesReport.writeSummary(result, inputs: names, to: &writer)
-            Terminal.write(bytes: writer.bytes)
+            let writer = JSONWriter()
+            JSONLinesReport.writeSummary(result, inputs: names, to: writer)
+            writer.withBytes(Terminal.write(bytes:))
         } else if let which = output.transcript {
             try printTranscripts(which, result: result, width: width, style: style)
         } else {
@@ -180,16 +180,16 @@ struct SMTPTraceCommand: ParsableCommand {
     /// Writes each session's record and its findings the moment the session ends (and the
     /// findings of connections that carried no SMTP), so that nothing has to be kept.
     static func streamJSON(from analyzer: CaptureAnalyzer) {
-        var writer = JSONWriter()
+        let writer = JSONWriter()
         analyzer.sessionEnded = { session, findings in
             writer.reset()
-            JSONLinesReport.writeSession(session, findings: findings, to: &writer)
-            Terminal.write(bytes: writer.bytes)
+            JSONLinesReport.writeSession(session, findings: findings, to: writer)
+            writer.withBytes(Terminal.write(bytes:))
         }
         analyzer.connectionEnded = { findings in
             writer.reset()
-            JSONLinesReport.writeFindings(findings, to: &writer)
-            Terminal.write(bytes: writer.bytes)
+            JSONLinesReport.writeFindings(findings, to: writer)
+            writer.withBytes(Terminal.write(bytes:))
         }
     }
 

@@ -26,8 +26,8 @@ enum Terminal {
         write(text, to: STDOUT_FILENO)
     }
 
-    static func write(bytes: [UInt8]) {
-        bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }
+    static func write(bytes: UnsafeRawBufferPointer) {
+        writeAll(bytes, to: STDOUT_FILENO)
     }
 
     static func writeError(_ text: String) {

@@ -157,7 +157,7 @@ struct JSONSchemaTests {
 /// The JSON writer places commas and escapes wire text by itself.
 struct JSONWriterTests {
     @Test func nestedValuesAndEscapes() {
-        var out = JSONWriter()
+        let out = JSONWriter()
         out.beginObject()
         out.key("a"); out.int(-12)
         out.key("b")
@@ -174,7 +174,7 @@ struct JSONWriterTests {
         out.newline()
         #expect(out.text == #"{"a":-12,"b":["q\"\\",null,false,{},["x","y"]],"250":7,"c":"\u001b[2J\r\n\u0085\u2028é","d":0.5,"e":null}"# + "\n")
         #expect(Escaping.json("plain") == "\"plain\"")
-        var numbers = JSONWriter()
+        let numbers = JSONWriter()
         numbers.strings([])
         numbers.int(Int64.min + 1); numbers.int(UInt64.max); numbers.int(0)
         #expect(numbers.text == "[]-9223372036854775807184467440737095516150")
