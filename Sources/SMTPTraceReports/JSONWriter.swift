@@ -20,6 +20,9 @@ public final class JSONWriter {
     private var depth = 0
     /// A key was just written: the next value follows it without a comma.
     private var afterKey = false
+    /// `"YYYY-MM-DDTHH:MM:SS.` of `cachedSecond`.
+    private var cachedSecond = Int64.min
+    private var cachedPrefix: (UInt64, UInt64, UInt64) = (0, 0, 0)
 
     public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
@@ -59,10 +62,13 @@ public final class JSONWriter {
     /// An object member's key. Keys are the schema's own ASCII names, never wire text.
     public func key(_ name: StaticString) {
         separate()
-        appendByte(UInt8(ascii: "\""))
-        name.withUTF8Buffer { appendBuffer($0) }
-        appendByte(UInt8(ascii: "\""))
-        appendByte(UInt8(ascii: ":"))
+        let length = name.utf8CodeUnitCount
+        reserve(length + 3)
+        storage[count] = UInt8(ascii: "\"")
+        (storage + count + 1).update(from: name.utf8Start, count: length)
+        storage[count + 1 + length] = UInt8(ascii: "\"")
+        storage[count + 2 + length] = UInt8(ascii: ":")
+        count += length + 3
         afterKey = true
     }
 
@@ -116,29 +122,42 @@ public final class JSONWriter {
         endArray()
     }
 
-    /// RFC 3339 with microseconds, UTC: `2009-10-05T06:06:07.492060Z`.
+    /// RFC 3339 with microseconds, UTC: `"2009-10-05T06:06:07.492060Z"`. The date and time
+    /// of day are kept from the previous call: a session's timestamps share their second.
     public func timestamp(_ t: CaptureTimestamp) {
         separate()
-        let (year, month, day, rest) = TimeFormatting.civilFields(t.seconds)
-        appendFormatted(capacity: 29) { out in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var v = value
-                for i in stride(from: width - 1, through: 0, by: -1) {
-                    out[offset + i] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
+        if t.seconds != cachedSecond {
+            cachedSecond = t.seconds
+            let (year, month, day, rest) = TimeFormatting.civilFields(t.seconds)
+            withUnsafeMutableBytes(of: &cachedPrefix) { out in
+                func put(_ value: Int, _ width: Int, at offset: Int) {
+                    var v = value
+                    for i in stride(from: width - 1, through: 0, by: -1) {
+                        out[offset + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                        v /= 10
+                    }
                 }
+                out[0] = UInt8(ascii: "\"")
+                put(year, 4, at: 1); out[5] = UInt8(ascii: "-")
+                put(month, 2, at: 6); out[8] = UInt8(ascii: "-")
+                put(day, 2, at: 9); out[11] = UInt8(ascii: "T")
+                put(rest / 3600, 2, at: 12); out[14] = UInt8(ascii: ":")
+                put(rest % 3600 / 60, 2, at: 15); out[17] = UInt8(ascii: ":")
+                put(rest % 60, 2, at: 18); out[20] = UInt8(ascii: ".")
             }
-            out[0] = UInt8(ascii: "\"")
-            put(year, 4, at: 1); out[5] = UInt8(ascii: "-")
-            put(month, 2, at: 6); out[8] = UInt8(ascii: "-")
-            put(day, 2, at: 9); out[11] = UInt8(ascii: "T")
-            put(rest / 3600, 2, at: 12); out[14] = UInt8(ascii: ":")
-            put(rest % 3600 / 60, 2, at: 15); out[17] = UInt8(ascii: ":")
-            put(rest % 60, 2, at: 18); out[20] = UInt8(ascii: ".")
-            put(Int(t.nanoseconds / 1000), 6, at: 21); out[27] = UInt8(ascii: "Z")
-            out[28] = UInt8(ascii: "\"")
-            return 29
         }
+        reserve(29)
+        withUnsafeBytes(of: &cachedPrefix) { prefix in
+            (storage + count).update(from: prefix.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 21)
+        }
+        var micros = Int(t.nanoseconds / 1000)
+        for i in stride(from: 26, through: 21, by: -1) {
+            storage[count + i] = UInt8(ascii: "0") + UInt8(micros % 10)
+            micros /= 10
+        }
+        storage[count + 27] = UInt8(ascii: "Z")
+        storage[count + 28] = UInt8(ascii: "\"")
+        count += 29
     }
 
     // MARK: Internals
