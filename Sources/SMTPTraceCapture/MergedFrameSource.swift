@@ -6,6 +6,8 @@
 /// the other files go on: the user gets every frame that could be read.
 public final class MergedFrameSource: FrameSource {
     public let readers: [PcapFileReader]
+    /// The one input, when there is only one.
+    private let single: PcapFileReader?
     /// Read errors met part-way through a file (the frames before them were delivered).
     public private(set) var warnings: [CaptureError] = []
     private var heads: [CapturedFrame?]
@@ -15,6 +17,7 @@ public final class MergedFrameSource: FrameSource {
 
     public init(readers: [PcapFileReader]) {
         self.readers = readers
+        self.single = readers.count == 1 ? readers[0] : nil
         self.heads = Array(repeating: nil, count: readers.count)
     }
 
@@ -54,7 +57,7 @@ public final class MergedFrameSource: FrameSource {
     }
 
     public func next() throws(CaptureError) -> CapturedFrame? {
-        if readers.count == 1 { return try nextOfOne() }
+        if let single { return try next(of: single) }
         if !primed {
             primed = true
             for index in readers.indices { advance(index) }
@@ -81,9 +84,9 @@ public final class MergedFrameSource: FrameSource {
     }
 
     /// One file: nothing to merge, so no head to keep per input (this runs once per frame).
-    private func nextOfOne() throws(CaptureError) -> CapturedFrame? {
+    private func next(of single: PcapFileReader) throws(CaptureError) -> CapturedFrame? {
         do {
-            guard let frame = try readers[0].next() else { return nil }
+            guard let frame = try single.next() else { return nil }
             framesDelivered += 1
             return frame
         } catch {

@@ -22,8 +22,15 @@ public struct PacketStatistics: Sendable {
         if frame.bytes.count < frame.originalLength { truncatedFrames += 1 }
         if firstTimestamp == nil || frame.timestamp < firstTimestamp! { firstTimestamp = frame.timestamp }
         if lastTimestamp == nil || lastTimestamp! < frame.timestamp { lastTimestamp = frame.timestamp }
-        if !linkTypes.contains(frame.linkType) { linkTypes.insert(frame.linkType) }
+        // The set is consulted only when the link type changes (once per input, usually):
+        // a lookup per packet costs a hash.
+        if frame.linkType != lastLinkType {
+            lastLinkType = frame.linkType
+            linkTypes.insert(frame.linkType)
+        }
     }
+
+    @usableFromInline var lastLinkType: LinkType? = nil
 
     public mutating func record(skip reason: SkipReason) {
         skipped[reason, default: 0] += 1
