@@ -66,7 +66,7 @@ public enum JSONLinesReport {
         out.key("auth"); out.string(s.authMechanism)
         out.key("transactions")
         out.beginArray()
-        for t in s.transactions { transaction(t, to: out) }
+        for i in s.transactions.indices { transaction(s.transactions[i], to: out) }
         out.endArray()
         out.key("messages"); out.int(s.messageCount)
         out.key("message_bytes"); out.int(s.messageBytes)
@@ -92,30 +92,30 @@ public enum JSONLinesReport {
         out.endArray()
         out.key("commands")
         out.beginArray()
-        for c in s.commands {
-            let reply = c.replyIndex.map { s.replies[$0] }
+        for i in s.commands.indices {
+            let reply = s.commands[i].replyIndex
             out.beginObject()
-            out.key("frame"); out.int(c.frame)
-            out.key("time"); out.timestamp(c.timestamp)
-            out.key("verb"); out.string(c.verb)
-            out.key("argument"); out.string(c.argument)
-            out.key("reply"); out.int(reply?.code)
-            out.key("reply_frame"); out.int(reply?.frame)
+            out.key("frame"); out.int(s.commands[i].frame)
+            out.key("time"); out.timestamp(s.commands[i].timestamp)
+            out.key("verb"); out.string(s.commands[i].verb)
+            out.key("argument"); out.string(s.commands[i].argument)
+            out.key("reply"); out.int(reply.map { s.replies[$0].code })
+            out.key("reply_frame"); out.int(reply.map { s.replies[$0].frame })
             out.endObject()
         }
         out.endArray()
         out.key("reply_sequence")
         out.beginArray()
-        for r in s.replies {
+        for i in s.replies.indices {
             out.beginObject()
-            out.key("frame"); out.int(r.frame)
-            out.key("time"); out.timestamp(r.timestamp)
-            out.key("code"); out.int(r.code)
-            out.key("enhanced"); out.string(r.enhancedCode)
-            out.key("text"); out.string(r.text)
-            out.key("lines"); out.int(r.lineCount)
-            out.key("packets"); out.int(r.packetCount)
-            out.key("answers"); out.string(answerLabel(r.target))
+            out.key("frame"); out.int(s.replies[i].frame)
+            out.key("time"); out.timestamp(s.replies[i].timestamp)
+            out.key("code"); out.int(s.replies[i].code)
+            out.key("enhanced"); out.string(s.replies[i].enhancedCode)
+            out.key("text"); out.string(s.replies[i].text)
+            out.key("lines"); out.int(s.replies[i].lineCount)
+            out.key("packets"); out.int(s.replies[i].packetCount)
+            out.key("answers"); out.string(answerLabel(s.replies[i].target))
             out.endObject()
         }
         out.endArray()

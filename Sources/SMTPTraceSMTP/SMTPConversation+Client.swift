@@ -427,22 +427,31 @@ extension SMTPConversation {
             return
         }
         currentHeader = nil
-        var headers = record.transactions[t].headers
-        let raw = header.value.limited(to: 998)
-        let value = EncodedWords.decode(raw)
+        // Only the five fields the record keeps are cut and decoded, each the first time it
+        // appears; the headers are changed in place (a copy of them per field adds up).
         switch header.name {
-        case "date": if headers.date == nil { headers.date = raw }
-        case "from": if headers.from == nil { headers.from = value }
-        case "to": if headers.to == nil { headers.to = value }
-        case "subject":
-            if headers.subject == nil {
-                headers.subject = value
-                headers.subjectRaw = raw
+        case "date":
+            if record.transactions[t].headers.date == nil { record.transactions[t].headers.date = header.value.limited(to: 998) }
+        case "from":
+            if record.transactions[t].headers.from == nil {
+                record.transactions[t].headers.from = EncodedWords.decode(header.value.limited(to: 998))
             }
-        case "message-id": if headers.messageID == nil { headers.messageID = raw }
+        case "to":
+            if record.transactions[t].headers.to == nil {
+                record.transactions[t].headers.to = EncodedWords.decode(header.value.limited(to: 998))
+            }
+        case "subject":
+            if record.transactions[t].headers.subject == nil {
+                let raw = header.value.limited(to: 998)
+                record.transactions[t].headers.subject = EncodedWords.decode(raw)
+                record.transactions[t].headers.subjectRaw = raw
+            }
+        case "message-id":
+            if record.transactions[t].headers.messageID == nil {
+                record.transactions[t].headers.messageID = header.value.limited(to: 998)
+            }
         default: break
         }
-        record.transactions[t].headers = headers
     }
 
     // MARK: - Helpers

@@ -202,7 +202,11 @@ public struct SMTPSessionRecord: Sendable {
     public var lastReplyCode: Int? { replies.last?.code }
 
     /// Messages whose content was completely sent.
-    public var messageCount: Int { transactions.filter(\.contentComplete).count }
+    public var messageCount: Int {
+        var count = 0
+        for i in transactions.indices where transactions[i].contentComplete { count += 1 }
+        return count
+    }
 
     public var messageBytes: UInt64 { transactions.reduce(0) { $0 + $1.size } }
 
