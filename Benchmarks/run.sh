@@ -22,8 +22,8 @@
 #      and reads it once (cat > /dev/null) so that every program reads it from the page cache;
 #   3. times, with `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS KiB), after one warm-up
 #      run each: the floor (a bare pcap_next_ex loop), `smtp-trace --threads 1 --json FILE > /dev/null`
-#      (single-threaded: the figure the ratios use), `smtp-trace --threads 2 --json FILE` (reading
-#      on a thread of its own, the second core), and
+#      (single-threaded: the figure the ratios use), `smtp-trace --threads 2 --json FILE` (one
+#      thread reads, deals connections out and writes; the other analyses them), and
 #      on the 1G file only tshark's SMTP dissection
 #      (`tshark -n -r FILE -Y smtp -T fields -e frame.number -e smtp.req.command
 #      -e smtp.response.code > /dev/null`);
@@ -356,7 +356,7 @@ if ((${#SIZE_LIST[@]} > 1)); then
 fi
 echo "$rss_line"
 if ((TWO_THREADS)); then
-    line="one file on two cores (smtp-trace --threads 2 --json: reading on one thread, analysis on the other; same output):"
+    line="one file on two cores (smtp-trace --threads 2 --json: reading, dealing out and writing on one thread, analysis on the other; same output):"
     for label in "${SIZE_LIST[@]}"; do
         line+="  $label $(printf '%.2f' "${MED[two-cores,$label]}") s, x$(num '%.2f' "${MED[smtp-trace,$label]} / ${MED[two-cores,$label]}"), $(mib "${RSS[two-cores,$label]}") MiB"
     done

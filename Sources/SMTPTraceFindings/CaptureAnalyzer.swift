@@ -190,15 +190,73 @@ public final class CaptureAnalyzer {
         self.tcp = TCPReassembler(consumer: smtp, serverPorts: serverPorts, limits: configuration.reassembly)
         smtp.connectionEndedWithoutSession = { [unowned self] summary in
             let findings = TCPRules.evaluate(summary, session: nil, close: nil, liveCapture: configuration.smtp.liveCapture)
+            if let shardOutput = self.shardOutput {
+                shardOutput(.connectionEnded(self.order(firstFrame: summary.firstFrame), findings))
+                return
+            }
             collector.add(findings)
             if !findings.isEmpty { self.connectionEnded?(findings) }
         }
+        smtp.sessionStarted = { [unowned self] id, firstFrame in
+            self.shardOutput?(.sessionStarted(self.order(firstFrame: firstFrame), localID: id))
+        }
         smtp.sessionEnded = { [unowned self] record in
             let findings = SessionRules.evaluate(record, liveCapture: configuration.smtp.liveCapture)
+            if let shardOutput = self.shardOutput {
+                shardOutput(.sessionEnded(self.order(firstFrame: record.firstFrame), record, findings))
+                return
+            }
             collector.add(record)
             collector.add(findings)
             self.sessionEnded?(record, findings)
         }
+    }
+
+    // MARK: One shard of a capture
+
+    /// Set by `makeShard`: sessions and findings go to the merge, in this shard's order, instead
+    /// of being collected here.
+    private var shardOutput: ((ShardEvent) -> Void)?
+    /// What is being processed: a frame (phase 1) or a sweep at a frame (phase 0).
+    private var trigger = (frame: UInt64(0), phase: UInt8(1))
+    private var sequenceInFrame: UInt64 = 0
+
+    /// Turns this analyzer into one shard of a capture whose connections are spread over
+    /// several analyzers: it is given only its connections' frames (`process(shardFrame:)`),
+    /// sweeps for idle connections when told (`sweep(now:atFrame:)`), and hands every session
+    /// and finding to `output` with its place in the capture, for `ShardMerge`.
+    public func makeShard(output: @escaping (ShardEvent) -> Void) {
+        shardOutput = output
+        tcp.sweepsOnItsOwn = false
+    }
+
+    /// The place of an event caused by the current trigger: several connections close in one
+    /// sweep (or at the end) in the order they began, as one table closes them; everything a
+    /// frame causes comes from its connection's shard, in the order it happened.
+    private func order(firstFrame: UInt64) -> EventOrder {
+        if trigger.phase == 0 { return EventOrder(frame: trigger.frame, phase: 0, tiebreak: firstFrame) }
+        sequenceInFrame += 1
+        return EventOrder(frame: trigger.frame, phase: 1, tiebreak: sequenceInFrame)
+    }
+
+    /// A TCP frame of this shard's connections (already counted by the caller).
+    public func process(shardFrame frame: CapturedFrame) {
+        trigger = (frame.number, 1)
+        sequenceInFrame = 0
+        if case .tcp(let segment) = PacketDecoder.decode(frame) { tcp.process(segment) }
+    }
+
+    /// The caller's sweep schedule reached capture time `now` at `frame`.
+    public func sweep(now: CaptureTimestamp, atFrame frame: UInt64) {
+        trigger = (frame, 0)
+        tcp.sweep(now: now)
+    }
+
+    /// The end of the capture for this shard: open connections close in the order they began.
+    public func finishShard() -> (tcp: TCPStatistics, connectionsOnSMTPPorts: Int) {
+        trigger = (.max, 0)
+        tcp.finish()
+        return (tcp.statistics, smtp.connectionsOnSMTPPorts)
     }
 
     /// Takes the next frame, in capture order.

@@ -49,6 +49,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     /// Called for a connection on an SMTP port that closed without one SMTP line decoded (its
     /// TCP evidence may still matter: a reset, a gap, a half-open close).
     public var connectionEndedWithoutSession: ((TCPConnectionSummary) -> Void)?
+    /// Called as a connection becomes a session (its first SMTP line), with the session's id
+    /// and its connection's first frame.
+    public var sessionStarted: ((_ id: Int, _ firstFrame: UInt64) -> Void)?
     /// Connections on SMTP ports, and connections seen at all.
     public private(set) var connectionsOnSMTPPorts = 0
     public private(set) var sessionsStarted = 0
@@ -173,6 +176,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             openSessions += 1
             conversation.assignID(sessionsStarted)
             slots[index] = .session(conversation, roles: roles)
+            sessionStarted?(sessionsStarted, conversation.record.firstFrame)
         }
     }
 
@@ -187,6 +191,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             if conversation.hasDecodedLine {
                 sessionsStarted += 1
                 conversation.assignID(sessionsStarted)
+                sessionStarted?(sessionsStarted, conversation.record.firstFrame)
                 sessionEnded(conversation.record)
             } else {
                 connectionEndedWithoutSession?(summary)

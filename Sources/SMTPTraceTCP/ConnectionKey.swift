@@ -29,7 +29,14 @@ public struct ConnectionKey: Hashable, Sendable {
     /// looked up once per packet, and each word combined costs a round of SipHash. Equality
     /// stays field by field, so a folded collision costs a comparison, never a wrong match.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(Self.fold(low) &* 0x9E37_79B9_7F4A_7C15 ^ Self.fold(high))
+        hasher.combine(mixed)
+    }
+
+    /// The same word, for spreading connections over shards: the same on every run (the
+    /// standard hasher is seeded per process), both directions alike.
+    public var mixed: UInt64 {
+        let x = Self.fold(low) &* 0x9E37_79B9_7F4A_7C15 ^ Self.fold(high)
+        return (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9
     }
 
     @inline(__always)

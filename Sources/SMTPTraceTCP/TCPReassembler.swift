@@ -61,6 +61,23 @@ public struct TCPStatistics: Sendable, Equatable {
     }
 }
 
+/// When idle connections are looked for: at the first segment of each capture second. Kept
+/// apart so that whoever spreads a capture over several tables can sweep them all at the
+/// moments one table would.
+public struct SweepSchedule: Sendable {
+    private var next: CaptureTimestamp? = nil
+
+    public init() {}
+
+    /// `now` is the capture time after a segment; true when a sweep is due (the next is then
+    /// scheduled a second later).
+    public mutating func isDue(now: CaptureTimestamp) -> Bool {
+        if let due = next, now < due { return false }
+        next = now.adding(seconds: 1)
+        return true
+    }
+}
+
 /// The connection table: finds each segment's connection, follows its state, reassembles
 /// both directions and pushes ordered bytes and stream events to one consumer.
 ///
@@ -76,7 +93,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public let consumer: Consumer
     private var table: [ConnectionKey: TCPConnection] = [:]
     private var nextID: UInt64 = 1
-    private var nextSweep: CaptureTimestamp? = nil
+    private var sweeps = SweepSchedule()
     private var now = CaptureTimestamp.zero
 
     public init(consumer: Consumer, serverPorts: Set<UInt16>, limits: ReassemblyLimits = ReassemblyLimits()) {
@@ -91,7 +108,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     /// Takes one segment, in capture order.
     public func process(_ segment: TCPSegment) {
         if now < segment.timestamp { now = segment.timestamp }
-        sweepIfDue()
+        if sweepsOnItsOwn { sweepIfDue() }
         let key = ConnectionKey(segment.source, segment.destination)
         if let connection = table[key] {
             if segment.flags.contains(.syn), !segment.flags.contains(.ack), segment.source == connection.client,
@@ -363,10 +380,26 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         connection.toClient.discardHeld()
     }
 
+    /// Whether idle connections are looked for as packets arrive (once per capture second).
+    /// A table that holds one shard of a capture's connections is swept by whoever sees every
+    /// packet instead (`sweep(now:)`), so that all shards sweep at the same moments as one
+    /// table would.
+    public var sweepsOnItsOwn = true
+
+
+    /// Closes the connections idle at capture time `now` (scheduled by the caller).
+    public func sweep(now time: CaptureTimestamp) {
+        if now < time { now = time }
+        closeIdle()
+    }
+
     /// Closes connections idle for longer than the timeout; runs at most once per capture second.
     private func sweepIfDue() {
-        if let due = nextSweep, now < due { return }
-        nextSweep = now.adding(seconds: 1)
+        guard sweeps.isDue(now: now) else { return }
+        closeIdle()
+    }
+
+    private func closeIdle() {
         guard !table.isEmpty else { return }
         let cutoff = now.adding(seconds: -limits.idleTimeout)
         var idle: [TCPConnection] = []

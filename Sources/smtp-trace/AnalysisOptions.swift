@@ -18,11 +18,14 @@ struct AnalysisOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Track at most this many TCP connections; the least recently active are evicted.", valueName: "n"))
     var maxConnections: Int = 262_144
 
-    @Option(help: ArgumentHelp("Threads for one capture: with 2 or more the input is read on a thread of its own while the analysis runs on another; 1 does everything on one. (default: 2 on a machine with 2 cores or more)", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads for one capture: with 2 or more, one reads and deals the connections out to the others, which analyse them; 1 does everything on one. The output is the same. (default: the number of cores)", valueName: "n"))
     var threads: Int?
 
-    /// Whether reading gets a thread of its own.
-    var readsAhead: Bool { (threads ?? ProcessInfo.processInfo.activeProcessorCount) > 1 }
+    /// Analysis threads besides the reading one (0: everything on one thread).
+    var shards: Int {
+        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        return n > 1 ? n - 1 : 0
+    }
 
     func parsedPorts() throws -> Set<UInt16> {
         var set: Set<UInt16> = []

@@ -140,12 +140,19 @@ struct SMTPTraceCommand: ParsableCommand {
             if input.independent && source.readers.count > 1 {
                 result = try IndependentAnalysis(readers: source.readers, configuration: configuration, json: output.json).run()
             } else {
-                let analyzer = CaptureAnalyzer(configuration: configuration)
-                if output.json { Self.streamJSON(from: analyzer) }
-                let readAhead = analysis.readsAhead ? ReadAheadFrameSource(source) : nil
-                result = try CaptureAnalyzer.analyze(readAhead ?? source, with: analyzer) { analyzer in
-                    progress.update(bytesRead: readAhead?.bytesRead ?? source.bytesRead, frames: analyzer.framesSoFar,
-                                    sessions: analyzer.sessionsSoFar)
+                let shards = analysis.shards
+                if shards > 0 {
+                    let sharded = ShardedAnalysis(source: source, configuration: configuration, shards: shards)
+                    if output.json { (sharded.merge.sessionEnded, sharded.merge.connectionEnded) = Self.jsonStream() }
+                    result = sharded.run { sharded in
+                        progress.update(bytesRead: source.bytesRead, frames: sharded.framesRead, sessions: sharded.sessionsSoFar)
+                    }
+                } else {
+                    let analyzer = CaptureAnalyzer(configuration: configuration)
+                    if output.json { (analyzer.sessionEnded, analyzer.connectionEnded) = Self.jsonStream() }
+                    result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
+                        progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
+                    }
                 }
             }
         } catch {
@@ -177,20 +184,19 @@ struct SMTPTraceCommand: ParsableCommand {
         }
     }
 
-    /// Writes each session's record and its findings the moment the session ends (and the
-    /// findings of connections that carried no SMTP), so that nothing has to be kept.
-    static func streamJSON(from analyzer: CaptureAnalyzer) {
+    /// Writers of each session's record and its findings the moment the session ends (and of
+    /// the findings of connections that carried no SMTP), so that nothing has to be kept.
+    static func jsonStream() -> (session: (SMTPSessionRecord, [Finding]) -> Void, connection: ([Finding]) -> Void) {
         let writer = JSONWriter()
-        analyzer.sessionEnded = { session, findings in
+        return ({ session, findings in
             writer.reset()
             JSONLinesReport.writeSession(session, findings: findings, to: writer)
             writer.withBytes(Terminal.write(bytes:))
-        }
-        analyzer.connectionEnded = { findings in
+        }, { findings in
             writer.reset()
             JSONLinesReport.writeFindings(findings, to: writer)
             writer.withBytes(Terminal.write(bytes:))
-        }
+        })
     }
 
     func printTranscripts(_ which: String, result: AnalysisResult, width: Int, style: TextStyle) throws {

@@ -1,0 +1,145 @@
+import SMTPTraceCapture
+import SMTPTracePackets
+import SMTPTraceSMTP
+import SMTPTraceTCP
+
+/// Where in the capture an analyzer event happened: the frame whose processing caused it (or
+/// `UInt64.max`, the end of the capture), whether it came from the idle sweep run before that
+/// frame (phase 0) or from the frame itself (phase 1), and a tie-break within that. Events of
+/// several shards sorted by it come out in the order one analyzer of the whole capture would
+/// have produced them.
+public struct EventOrder: Comparable, Sendable {
+    public var frame: UInt64
+    public var phase: UInt8
+    /// Phase 0: the connection's first frame (one table closes idle connections in the order
+    /// they began). Phase 1: the event's rank among those of its frame (all in one shard).
+    public var tiebreak: UInt64
+
+    public init(frame: UInt64, phase: UInt8, tiebreak: UInt64) {
+        self.frame = frame
+        self.phase = phase
+        self.tiebreak = tiebreak
+    }
+
+    public static func < (a: EventOrder, b: EventOrder) -> Bool {
+        (a.frame, a.phase, a.tiebreak) < (b.frame, b.phase, b.tiebreak)
+    }
+}
+
+/// What one shard's analyzer hands to the merge, in its own order. Session ids are the
+/// shard's own until the merge numbers them for the whole capture.
+public enum ShardEvent: Sendable {
+    case sessionStarted(EventOrder, localID: Int)
+    case sessionEnded(EventOrder, SMTPSessionRecord, [Finding])
+    /// The findings of a connection on an SMTP port that carried no SMTP.
+    case connectionEnded(EventOrder, [Finding])
+
+    var order: EventOrder {
+        switch self {
+        case .sessionStarted(let o, _), .sessionEnded(let o, _, _), .connectionEnded(let o, _): o
+        }
+    }
+}
+
+/// Puts the events of several shards back into one capture's order and numbers the sessions
+/// as one analyzer would: by when each became a session. An event is let through once every
+/// other shard has either an event after it waiting or has processed every frame up to the
+/// event's own (its watermark), so nothing earlier can still come.
+///
+/// Not thread-safe: the caller feeds it from one thread. Memory: the events waiting for a
+/// slower shard, a few capture seconds' worth at most.
+public final class ShardMerge {
+    /// Called as each session ends, numbered for the whole capture, with its findings.
+    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
+    /// Called with the findings of a connection on an SMTP port that carried no SMTP.
+    public var connectionEnded: (([Finding]) -> Void)?
+    private var queues: [[ShardEvent]]
+    private var heads: [Int]
+    private var watermarks: [UInt64]
+    private var globalIDs: [[Int: Int]]
+    private var sessionsStarted = 0
+    private let collector: CaptureAnalyzer.Collector
+
+    public init(shards: Int, retention: Retention) {
+        queues = Array(repeating: [], count: shards)
+        heads = Array(repeating: 0, count: shards)
+        watermarks = Array(repeating: 0, count: shards)
+        globalIDs = Array(repeating: [:], count: shards)
+        collector = CaptureAnalyzer.Collector(retention: retention)
+    }
+
+    /// Events of `shard`, in its order, after it processed every frame up to `watermark`
+    /// (`UInt64.max` once it has finished).
+    public func add(_ events: [ShardEvent], from shard: Int, processedThrough watermark: UInt64) {
+        queues[shard].append(contentsOf: events)
+        watermarks[shard] = max(watermarks[shard], watermark)
+    }
+
+    /// Lets through every event that can no longer be preceded by one still to come.
+    public func emitReady() {
+        while let (shard, event) = nextReady() {
+            heads[shard] += 1
+            emit(event, from: shard)
+        }
+        for shard in queues.indices where heads[shard] > 0 && heads[shard] >= queues[shard].count / 2 {
+            queues[shard].removeFirst(heads[shard])
+            heads[shard] = 0
+        }
+    }
+
+    private func nextReady() -> (Int, ShardEvent)? {
+        var best: (shard: Int, order: EventOrder)? = nil
+        for shard in queues.indices where heads[shard] < queues[shard].count {
+            let order = queues[shard][heads[shard]].order
+            if best == nil || order < best!.order { best = (shard, order) }
+        }
+        guard let best else { return nil }
+        // Any shard with nothing waiting must have passed the event's frame.
+        for shard in queues.indices where heads[shard] >= queues[shard].count {
+            if watermarks[shard] < best.order.frame { return nil }
+        }
+        return (best.shard, queues[best.shard][heads[best.shard]])
+    }
+
+    private func emit(_ event: ShardEvent, from shard: Int) {
+        switch event {
+        case .sessionStarted(_, let localID):
+            sessionsStarted += 1
+            globalIDs[shard][localID] = sessionsStarted
+        case .sessionEnded(_, var record, var findings):
+            let id = globalIDs[shard].removeValue(forKey: record.id) ?? 0
+            record.id = id
+            for i in findings.indices where findings[i].session != nil { findings[i].session = id }
+            collector.add(record)
+            collector.add(findings)
+            sessionEnded?(record, findings)
+        case .connectionEnded(_, let findings):
+            collector.add(findings)
+            if !findings.isEmpty { connectionEnded?(findings) }
+        }
+    }
+
+    /// Sessions that became sessions so far (for progress).
+    public var sessionsSoFar: Int { sessionsStarted }
+
+    /// Whether every event of every finished shard has been let through.
+    public var isDrained: Bool {
+        queues.indices.allSatisfy { heads[$0] >= queues[$0].count && watermarks[$0] == .max }
+    }
+
+    /// The analysis of the whole capture, once every shard has finished and been drained.
+    public func result(packets: PacketStatistics, shards: [(tcp: TCPStatistics, connectionsOnSMTPPorts: Int)],
+                       warnings: [CaptureError]) -> AnalysisResult {
+        var tcp = TCPStatistics()
+        var onPorts = 0
+        for shard in shards {
+            tcp.add(shard.tcp)
+            onPorts += shard.connectionsOnSMTPPorts
+        }
+        return AnalysisResult(
+            sessions: collector.sessions.sorted { $0.id < $1.id },
+            findings: collector.findings.sorted { ($0.session ?? Int.max, $0.frame) < ($1.session ?? Int.max, $1.frame) },
+            packets: packets, tcp: tcp, connectionsOnSMTPPorts: onPorts, warnings: warnings,
+            droppedPackets: nil, totals: collector.totals)
+    }
+}

@@ -1,0 +1,265 @@
+import Foundation
+import SMTPTraceCapture
+import SMTPTracePackets
+import SMTPTraceTCP
+
+/// One capture on several cores: this thread reads and decodes the frames and deals each TCP
+/// frame to the shard that owns its connection (by a hash of the 4-tuple, so a connection
+/// stays on one shard); each shard is a `CaptureAnalyzer` on a thread of its own; a
+/// `ShardMerge` on this thread puts sessions and findings back into the order one analyzer
+/// would have produced, numbered the same, and hands them to `sessionEnded` (streamed output).
+///
+/// Idle sweeps are scheduled here, where every packet passes, and sent to all shards at the
+/// same frames, so that they close the same connections at the same moments as one table.
+/// The connection table's limit is shared out: each shard holds `maxConnections / shards`
+/// (which connection is evicted first may differ from one table on a capture that fills it).
+///
+/// Frames travel in blocks (copied, a megabyte at a time, a few blocks per shard), so threads
+/// meet once per block. Everything else — counts, findings, ids, the order of the stream — is
+/// the same as `CaptureAnalyzer.analyze` on one thread.
+public final class ShardedAnalysis {
+    /// A run of work for one shard: copied frames and sweep points, in capture order.
+    final class Block: @unchecked Sendable {
+        enum Item {
+            case frame(CapturedFrame)
+            case sweep(now: CaptureTimestamp, frame: UInt64)
+        }
+
+        let storage: UnsafeMutableRawPointer
+        let capacity: Int
+        var used = 0
+        var items: [Item] = []
+        /// Every item of this shard up to this frame number is in this block or an earlier one.
+        var watermark: UInt64 = 0
+        var isLast = false
+        /// A block of the standard size, which goes back to the free list after use.
+        let recyclable: Bool
+
+        init(capacity: Int, recyclable: Bool = true) {
+            self.capacity = capacity
+            self.recyclable = recyclable
+            storage = .allocate(byteCount: max(capacity, 1), alignment: 16)
+            items.reserveCapacity(capacity / 256)
+        }
+
+        deinit { storage.deallocate() }
+
+        func reset() {
+            used = 0
+            items.removeAll(keepingCapacity: true)
+            watermark = 0
+            isLast = false
+        }
+
+        /// Copies the frame in; false when it does not fit.
+        func append(_ frame: CapturedFrame) -> Bool {
+            let length = frame.bytes.count
+            guard used + length <= capacity else { return false }
+            let destination = storage.advanced(by: used)
+            if length > 0 { destination.copyMemory(from: frame.bytes.baseAddress!, byteCount: length) }
+            var copy = frame
+            copy.bytes = UnsafeRawBufferPointer(start: destination, count: length)
+            items.append(.frame(copy))
+            used += (length + 15) & ~15
+            return true
+        }
+    }
+
+    /// Blocks between this thread and one shard's.
+    final class Channel: @unchecked Sendable {
+        let condition = NSCondition()
+        var filled: [Block] = []
+        var free: [Block] = []
+    }
+
+    /// What the shards send back, under one lock.
+    final class Outbox: @unchecked Sendable {
+        let condition = NSCondition()
+        var events: [(shard: Int, events: [ShardEvent], watermark: UInt64)] = []
+        var finished: [(tcp: TCPStatistics, connectionsOnSMTPPorts: Int)?]
+
+        init(shards: Int) { finished = Array(repeating: nil, count: shards) }
+    }
+
+    let source: FrameSource
+    let configuration: AnalyzerConfiguration
+    let shardCount: Int
+    let blockBytes: Int
+    /// Set its `sessionEnded`/`connectionEnded` to stream sessions as they end.
+    public let merge: ShardMerge
+    private var channels: [Channel] = []
+    private let outbox: Outbox
+    private var current: [Block] = []
+    public private(set) var framesRead: UInt64 = 0
+
+    /// - Parameters:
+    ///   - shards: analysers (threads) the connections are spread over.
+    ///   - blockBytes, blocksPerShard: the size of a block of copied frames and how many may be
+    ///     on their way to each shard (memory: about `shards × blocksPerShard × blockBytes`).
+    public init(source: FrameSource, configuration: AnalyzerConfiguration, shards: Int, blockBytes: Int = 1 << 20,
+         blocksPerShard: Int = 4) {
+        self.source = source
+        self.configuration = configuration
+        self.shardCount = max(1, shards)
+        self.blockBytes = blockBytes
+        self.merge = ShardMerge(shards: shardCount, retention: configuration.retention)
+        self.outbox = Outbox(shards: shardCount)
+        for _ in 0..<shardCount {
+            let channel = Channel()
+            for _ in 0..<max(2, blocksPerShard) { channel.free.append(Block(capacity: blockBytes)) }
+            channels.append(channel)
+        }
+    }
+
+    /// Reads the whole source. A read error part-way is kept as a warning, as on one thread.
+    public func run(progress: ((ShardedAnalysis) -> Void)? = nil) -> AnalysisResult {
+        var shardConfiguration = configuration
+        let limits = configuration.reassembly
+        shardConfiguration.reassembly = ReassemblyLimits(
+            maxConnections: (limits.maxConnections + shardCount - 1) / shardCount, idleTimeout: limits.idleTimeout,
+            maxHeldBytesPerDirection: limits.maxHeldBytesPerDirection,
+            maxRecentBytesPerDirection: limits.maxRecentBytesPerDirection, resetWindow: limits.resetWindow)
+        let perShard = shardConfiguration
+        for shard in 0..<shardCount {
+            let channel = channels[shard], outbox = self.outbox
+            let thread = Thread { Self.work(shard: shard, configuration: perShard, channel: channel, outbox: outbox) }
+            thread.name = "smtp-trace shard \(shard)"
+            thread.start()
+            current.append(take(from: shard))
+        }
+
+        var packets = PacketStatistics()
+        var warnings: [CaptureError] = []
+        var now = CaptureTimestamp.zero
+        var sweeps = SweepSchedule()
+        do {
+            while let frame = try source.next() {
+                packets.record(frame)
+                switch PacketDecoder.decode(frame) {
+                case .tcp(let segment):
+                    packets.tcpSegments += 1
+                    if now < segment.timestamp { now = segment.timestamp }
+                    if sweeps.isDue(now: now) {
+                        // Before the frame, as one table sweeps before taking it; every shard
+                        // gets it, and its work so far.
+                        for shard in 0..<shardCount {
+                            current[shard].items.append(.sweep(now: now, frame: frame.number))
+                            hand(shard, watermark: framesRead)
+                        }
+                    }
+                    let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % UInt64(shardCount))
+                    if !current[shard].append(frame) {
+                        hand(shard, watermark: framesRead)
+                        if !current[shard].append(frame) {
+                            // Larger than a whole block: a block of its own, handed over at
+                            // once and freed after use (the fresh block stays current).
+                            let large = Block(capacity: frame.bytes.count, recyclable: false)
+                            _ = large.append(frame)
+                            give(large, to: shard, watermark: framesRead)
+                        }
+                    }
+                case .skipped(let reason):
+                    packets.record(skip: reason)
+                }
+                framesRead = frame.number
+                if framesRead & 0xFFFF == 0 {
+                    // Let slow shards' watermarks move, so the merge never waits long.
+                    for shard in 0..<shardCount { hand(shard, watermark: framesRead) }
+                    progress?(self)
+                }
+                if framesRead & 0xFFF == 0 { collect(waiting: false) }
+            }
+        } catch {
+            warnings.append(error)
+        }
+        warnings.append(contentsOf: source.warnings)
+        for shard in 0..<shardCount {
+            current[shard].isLast = true
+            give(current[shard], to: shard, watermark: .max)
+        }
+        while !merge.isDrained { collect(waiting: true) }
+        let shards = outbox.finished.map { $0 ?? (TCPStatistics(), 0) }
+        return merge.result(packets: packets, shards: shards, warnings: warnings)
+    }
+
+    /// Sessions found so far (for progress).
+    public var sessionsSoFar: Int { merge.sessionsSoFar }
+
+    /// A shard's thread: its analyzer takes the blocks in order and sends back what it found.
+    private static func work(shard: Int, configuration: AnalyzerConfiguration, channel: Channel, outbox: Outbox) {
+        let analyzer = CaptureAnalyzer(configuration: configuration)
+        var found: [ShardEvent] = []
+        analyzer.makeShard { found.append($0) }
+        while true {
+            channel.condition.lock()
+            while channel.filled.isEmpty { channel.condition.wait() }
+            let block = channel.filled.removeFirst()
+            channel.condition.unlock()
+            for item in block.items {
+                switch item {
+                case .frame(let frame): analyzer.process(shardFrame: frame)
+                case .sweep(let now, let frame): analyzer.sweep(now: now, atFrame: frame)
+                }
+            }
+            let last = block.isLast, watermark = last ? UInt64.max : block.watermark
+            var result: (tcp: TCPStatistics, connectionsOnSMTPPorts: Int)? = nil
+            if last { result = analyzer.finishShard() }
+            // The block goes back first (the events are copies), so that the reader, woken by
+            // what follows, finds it free.
+            channel.condition.lock()
+            if block.recyclable { channel.free.append(block) }
+            channel.condition.signal()
+            channel.condition.unlock()
+            outbox.condition.lock()
+            outbox.events.append((shard, found, watermark))
+            if let result { outbox.finished[shard] = result }
+            outbox.condition.signal()
+            outbox.condition.unlock()
+            found.removeAll(keepingCapacity: true)
+            if last { return }
+        }
+    }
+
+    /// Hands the shard its current block and takes a fresh one. An empty block still says how
+    /// far the capture has been dealt out, so that the merge need not wait for this shard.
+    private func hand(_ shard: Int, watermark: UInt64) {
+        give(current[shard], to: shard, watermark: watermark)
+        current[shard] = take(from: shard)
+    }
+
+    private func give(_ block: Block, to shard: Int, watermark: UInt64) {
+        block.watermark = watermark
+        let channel = channels[shard]
+        channel.condition.lock()
+        channel.filled.append(block)
+        channel.condition.signal()
+        channel.condition.unlock()
+    }
+
+    /// A free block for the shard; while none is free, the merge goes on with what came back.
+    private func take(from shard: Int) -> Block {
+        let channel = channels[shard]
+        while true {
+            channel.condition.lock()
+            if let block = channel.free.popLast() {
+                channel.condition.unlock()
+                block.reset()
+                return block
+            }
+            channel.condition.unlock()
+            collect(waiting: true)
+        }
+    }
+
+    /// Feeds the merge what the shards sent back; with `waiting`, first waits (briefly) for
+    /// something to come.
+    private func collect(waiting: Bool) {
+        outbox.condition.lock()
+        if waiting && outbox.events.isEmpty { _ = outbox.condition.wait(until: Date(timeIntervalSinceNow: 0.01)) }
+        let arrived = outbox.events
+        outbox.events.removeAll(keepingCapacity: true)
+        outbox.condition.unlock()
+        for (shard, events, watermark) in arrived { merge.add(events, from: shard, processedThrough: watermark) }
+        merge.emitReady()
+    }
+}
