@@ -20,9 +20,9 @@ public final class JSONWriter {
     private var depth = 0
     /// A key was just written: the next value follows it without a comma.
     private var afterKey = false
-    /// `"YYYY-MM-DDTHH:MM:SS.` of `cachedSecond`.
+    /// The last timestamp written, whose date and time of day serve the rest of its second.
     private var cachedSecond = Int64.min
-    private var cachedPrefix: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    private var cachedText: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
 
     public init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
@@ -126,38 +126,24 @@ public final class JSONWriter {
     /// of day are kept from the previous call: a session's timestamps share their second.
     public func timestamp(_ t: CaptureTimestamp) {
         separate()
+        let length = TimeFormatting.rfc3339Length
+        reserve(length + 2)
+        storage[count] = UInt8(ascii: "\"")
+        let text = storage + count + 1
         if t.seconds != cachedSecond {
             cachedSecond = t.seconds
-            let (year, month, day, rest) = TimeFormatting.civilFields(t.seconds)
-            withUnsafeMutableBytes(of: &cachedPrefix) { out in
-                func put(_ value: Int, _ width: Int, at offset: Int) {
-                    var v = value
-                    for i in stride(from: width - 1, through: 0, by: -1) {
-                        out[offset + i] = UInt8(ascii: "0") + UInt8(v % 10)
-                        v /= 10
-                    }
-                }
-                out[0] = UInt8(ascii: "\"")
-                put(year, 4, at: 1); out[5] = UInt8(ascii: "-")
-                put(month, 2, at: 6); out[8] = UInt8(ascii: "-")
-                put(day, 2, at: 9); out[11] = UInt8(ascii: "T")
-                put(rest / 3600, 2, at: 12); out[14] = UInt8(ascii: ":")
-                put(rest % 3600 / 60, 2, at: 15); out[17] = UInt8(ascii: ":")
-                put(rest % 60, 2, at: 18); out[20] = UInt8(ascii: ".")
+            TimeFormatting.writeRFC3339(t, to: text)
+            withUnsafeMutableBytes(of: &cachedText) { $0.copyMemory(from: UnsafeRawBufferPointer(start: text, count: length)) }
+        } else {
+            withUnsafeBytes(of: &cachedText) { text.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
+            var micros = Int(t.nanoseconds / 1000)
+            for i in stride(from: 25, through: 20, by: -1) {
+                text[i] = UInt8(ascii: "0") + UInt8(micros % 10)
+                micros /= 10
             }
         }
-        reserve(29)
-        withUnsafeBytes(of: &cachedPrefix) { prefix in
-            (storage + count).update(from: prefix.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 21)
-        }
-        var micros = Int(t.nanoseconds / 1000)
-        for i in stride(from: 26, through: 21, by: -1) {
-            storage[count + i] = UInt8(ascii: "0") + UInt8(micros % 10)
-            micros /= 10
-        }
-        storage[count + 27] = UInt8(ascii: "Z")
-        storage[count + 28] = UInt8(ascii: "\"")
-        count += 29
+        storage[count + 1 + length] = UInt8(ascii: "\"")
+        count += length + 2
     }
 
     // MARK: Internals

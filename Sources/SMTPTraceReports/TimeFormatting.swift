@@ -4,26 +4,33 @@ import SMTPTraceCapture
 public enum TimeFormatting {
     /// RFC 3339 with microseconds: `2009-10-05T06:06:07.492060Z`.
     public static func rfc3339(_ t: CaptureTimestamp) -> String {
-        // Written digit by digit into a fixed 27-byte buffer: the JSON output formats one per
-        // command and reply, and interpolation costs a dozen small strings each.
-        let (year, month, day, rest) = civilFields(t.seconds)
-        return String(unsafeUninitializedCapacity: 27) { buffer in
-            func put(_ value: Int, _ width: Int, at offset: Int) {
-                var v = value
-                for i in stride(from: width - 1, through: 0, by: -1) {
-                    buffer[offset + i] = UInt8(ascii: "0") + UInt8(v % 10)
-                    v /= 10
-                }
-            }
-            put(year, 4, at: 0); buffer[4] = UInt8(ascii: "-")
-            put(month, 2, at: 5); buffer[7] = UInt8(ascii: "-")
-            put(day, 2, at: 8); buffer[10] = UInt8(ascii: "T")
-            put(rest / 3600, 2, at: 11); buffer[13] = UInt8(ascii: ":")
-            put(rest % 3600 / 60, 2, at: 14); buffer[16] = UInt8(ascii: ":")
-            put(rest % 60, 2, at: 17); buffer[19] = UInt8(ascii: ".")
-            put(Int(t.nanoseconds / 1000), 6, at: 20); buffer[26] = UInt8(ascii: "Z")
-            return 27
+        String(unsafeUninitializedCapacity: rfc3339Length) { buffer in
+            writeRFC3339(t, to: buffer.baseAddress!)
+            return rfc3339Length
         }
+    }
+
+    /// Octets of an RFC 3339 timestamp with microseconds.
+    public static let rfc3339Length = 27
+
+    /// Writes `rfc3339(t)`'s 27 octets at `out`, digit by digit: the JSON output formats one
+    /// per command and reply, and interpolation costs a dozen small strings each.
+    public static func writeRFC3339(_ t: CaptureTimestamp, to out: UnsafeMutablePointer<UInt8>) {
+        let (year, month, day, rest) = civilFields(t.seconds)
+        func put(_ value: Int, _ width: Int, at offset: Int) {
+            var v = value
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                out[offset + i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+        }
+        put(year, 4, at: 0); out[4] = UInt8(ascii: "-")
+        put(month, 2, at: 5); out[7] = UInt8(ascii: "-")
+        put(day, 2, at: 8); out[10] = UInt8(ascii: "T")
+        put(rest / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+        put(rest % 3600 / 60, 2, at: 14); out[16] = UInt8(ascii: ":")
+        put(rest % 60, 2, at: 17); out[19] = UInt8(ascii: ".")
+        put(Int(t.nanoseconds / 1000), 6, at: 20); out[26] = UInt8(ascii: "Z")
     }
 
     /// For tables: `2009-10-05 06:06:07.492`.
