@@ -222,7 +222,7 @@ public final class CaptureAnalyzer {
     private var sequenceInFrame: UInt64 = 0
 
     /// Turns this analyzer into one shard of a capture whose connections are spread over
-    /// several analyzers: it is given only its connections' frames (`process(shardFrame:)`),
+    /// several analyzers: it is given only its connections' segments (`process(shardSegment:)`),
     /// sweeps for idle connections when told (`sweep(now:atFrame:)`), and hands every session
     /// and finding to `output` with its place in the capture, for `ShardMerge`.
     public func makeShard(output: @escaping (ShardEvent) -> Void) {
@@ -239,11 +239,11 @@ public final class CaptureAnalyzer {
         return EventOrder(frame: trigger.frame, phase: 1, tiebreak: sequenceInFrame)
     }
 
-    /// A TCP frame of this shard's connections (already counted by the caller).
-    public func process(shardFrame frame: CapturedFrame) {
-        trigger = (frame.number, 1)
+    /// A TCP segment of this shard's connections (decoded and counted by the caller).
+    public func process(shardSegment segment: TCPSegment) {
+        trigger = (segment.frameNumber, 1)
         sequenceInFrame = 0
-        if case .tcp(let segment) = PacketDecoder.decode(frame) { tcp.process(segment) }
+        tcp.process(segment)
     }
 
     /// The caller's sweep schedule reached capture time `now` at `frame`.

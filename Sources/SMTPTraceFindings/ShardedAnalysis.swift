@@ -4,7 +4,7 @@ import SMTPTracePackets
 import SMTPTraceTCP
 
 /// One capture on several cores: this thread reads and decodes the frames and deals each TCP
-/// frame to the shard that owns its connection (by a hash of the 4-tuple, so a connection
+/// segment (decoded once, here) to the shard that owns its connection (by a hash of the 4-tuple, so a connection
 /// stays on one shard); each shard is a `CaptureAnalyzer` on a thread of its own; a
 /// `ShardMerge` on this thread puts sessions and findings back into the order one analyzer
 /// would have produced, numbered the same, and hands them to `sessionEnded` (streamed output).
@@ -21,7 +21,8 @@ public final class ShardedAnalysis {
     /// A run of work for one shard: copied frames and sweep points, in capture order.
     final class Block: @unchecked Sendable {
         enum Item {
-            case frame(CapturedFrame)
+            /// A TCP segment decoded by the reading thread, its payload in the block's copy.
+            case segment(TCPSegment)
             case sweep(now: CaptureTimestamp, frame: UInt64)
         }
 
@@ -51,15 +52,18 @@ public final class ShardedAnalysis {
             isLast = false
         }
 
-        /// Copies the frame in; false when it does not fit.
-        func append(_ frame: CapturedFrame) -> Bool {
+        /// Copies the frame in, with its decoded segment pointing into the copy; false when it
+        /// does not fit.
+        func append(_ frame: CapturedFrame, segment: TCPSegment) -> Bool {
             let length = frame.bytes.count
             guard used + length <= capacity else { return false }
             let destination = storage.advanced(by: used)
             if length > 0 { destination.copyMemory(from: frame.bytes.baseAddress!, byteCount: length) }
-            var copy = frame
-            copy.bytes = UnsafeRawBufferPointer(start: destination, count: length)
-            items.append(.frame(copy))
+            var copy = segment
+            if let payload = segment.payload.baseAddress, let start = frame.bytes.baseAddress {
+                copy.payload = UnsafeRawBufferPointer(start: destination + (payload - start), count: segment.payload.count)
+            }
+            items.append(.segment(copy))
             used += (length + 15) & ~15
             return true
         }
@@ -148,13 +152,13 @@ public final class ShardedAnalysis {
                         }
                     }
                     let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % UInt64(shardCount))
-                    if !current[shard].append(frame) {
+                    if !current[shard].append(frame, segment: segment) {
                         hand(shard, watermark: framesRead)
-                        if !current[shard].append(frame) {
+                        if !current[shard].append(frame, segment: segment) {
                             // Larger than a whole block: a block of its own, handed over at
                             // once and freed after use (the fresh block stays current).
                             let large = Block(capacity: frame.bytes.count, recyclable: false)
-                            _ = large.append(frame)
+                            _ = large.append(frame, segment: segment)
                             give(large, to: shard, watermark: framesRead)
                         }
                     }
@@ -197,7 +201,7 @@ public final class ShardedAnalysis {
             channel.condition.unlock()
             for item in block.items {
                 switch item {
-                case .frame(let frame): analyzer.process(shardFrame: frame)
+                case .segment(let segment): analyzer.process(shardSegment: segment)
                 case .sweep(let now, let frame): analyzer.sweep(now: now, atFrame: frame)
                 }
             }

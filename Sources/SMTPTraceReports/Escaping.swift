@@ -1,7 +1,8 @@
-/// The only place text from the wire becomes printable. Control characters (C0, DEL, C1 —
-/// which covers every ANSI escape sequence's introducer) become visible escapes, invalid
-/// UTF-8 has already become U+FFFD, and long text is cut with an ellipsis. Nothing from a
-/// capture reaches a terminal or a file without passing through here.
+/// Where text from the wire becomes printable for a terminal (JSON strings go through
+/// `JSONWriter`, by the same rules). Control characters (C0, DEL, C1 — which covers every ANSI
+/// escape sequence's introducer) become visible escapes, invalid UTF-8 has already become
+/// U+FFFD, and long text is cut with an ellipsis. Nothing from a capture reaches a terminal or
+/// a file without passing through one of the two.
 public enum Escaping {
     /// `text` made inert for a terminal: `\r`, `\n`, `\t`, `\e`, `\xNN`, `\u{NN}`; at most
     /// `limit` characters (then `…`).

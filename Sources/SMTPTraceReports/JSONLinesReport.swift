@@ -6,9 +6,6 @@ import SMTPTraceTCP
 
 /// The `--json` output: one object per line, `session` records, `finding` records and a
 /// closing `summary`, with the shapes of the README's schema. Wire text is escaped by
-/// `Escaping.json`; AUTH credentials never reach a record in the first place.
-/// The `--json` output: one object per line, `session` records, `finding` records and a
-/// closing `summary`, with the shapes of the README's schema. Wire text is escaped by
 /// `JSONWriter`; AUTH credentials never reach a record in the first place. Records are written
 /// straight into the writer's bytes, with no value tree in between.
 public enum JSONLinesReport {

@@ -293,12 +293,3 @@ public final class JSONWriter {
         return true
     }
 }
-
-extension Escaping {
-    /// `text` as a JSON string literal (with quotes), by `JSONWriter`'s rules.
-    public static func json(_ text: String) -> String {
-        let writer = JSONWriter(capacity: text.utf8.count + 2)
-        writer.string(text)
-        return writer.text
-    }
-}

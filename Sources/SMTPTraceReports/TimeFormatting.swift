@@ -2,19 +2,12 @@ import SMTPTraceCapture
 
 /// Capture timestamps as text, always in UTC so that a report reads the same everywhere.
 public enum TimeFormatting {
-    /// RFC 3339 with microseconds: `2009-10-05T06:06:07.492060Z`.
-    public static func rfc3339(_ t: CaptureTimestamp) -> String {
-        String(unsafeUninitializedCapacity: rfc3339Length) { buffer in
-            writeRFC3339(t, to: buffer.baseAddress!)
-            return rfc3339Length
-        }
-    }
-
     /// Octets of an RFC 3339 timestamp with microseconds.
     public static let rfc3339Length = 27
 
-    /// Writes `rfc3339(t)`'s 27 octets at `out`, digit by digit: the JSON output formats one
-    /// per command and reply, and interpolation costs a dozen small strings each.
+    /// Writes RFC 3339 with microseconds, `2009-10-05T06:06:07.492060Z` (27 octets), at `out`,
+    /// digit by digit: the JSON output formats one per command and reply, and interpolation
+    /// costs a dozen small strings each.
     public static func writeRFC3339(_ t: CaptureTimestamp, to out: UnsafeMutablePointer<UInt8>) {
         let (year, month, day, rest) = civilFields(t.seconds)
         func put(_ value: Int, _ width: Int, at offset: Int) {

@@ -173,7 +173,6 @@ struct JSONWriterTests {
         out.endObject()
         out.newline()
         #expect(out.text == #"{"a":-12,"b":["q\"\\",null,false,{},["x","y"]],"250":7,"c":"\u001b[2J\r\n\u0085\u2028é","d":0.5,"e":null}"# + "\n")
-        #expect(Escaping.json("plain") == "\"plain\"")
         let numbers = JSONWriter()
         numbers.strings([])
         numbers.int(Int64.min + 1); numbers.int(UInt64.max); numbers.int(0)
