@@ -137,9 +137,15 @@ public struct AnalysisResult: Sendable {
 public final class CaptureAnalyzer {
     public let configuration: AnalyzerConfiguration
     /// Called as each session ends, with the findings that concern it.
-    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
+    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)? {
+        get { collector.sessionEnded }
+        set { collector.sessionEnded = newValue }
+    }
     /// Called with the findings of a connection on an SMTP port that carried no SMTP.
-    public var connectionEnded: (([Finding]) -> Void)?
+    public var connectionEnded: (([Finding]) -> Void)? {
+        get { collector.connectionEnded }
+        set { collector.connectionEnded = newValue }
+    }
     private var packets = PacketStatistics()
     private let smtp: SMTPStreamAnalyzer
     private let tcp: TCPReassembler<SMTPStreamAnalyzer>
@@ -153,7 +159,25 @@ public final class CaptureAnalyzer {
         var keptPerID: [FindingKind: Int] = [:]
         let retention: Retention
 
+        /// Told of each session as it ends, with its findings, and of the findings of each
+        /// connection on an SMTP port that carried none (only when there are some).
+        var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
+        var connectionEnded: (([Finding]) -> Void)?
+
         init(retention: Retention) { self.retention = retention }
+
+        /// A session ended: counted, kept as the retention allows, passed on.
+        func end(_ session: SMTPSessionRecord, findings: [Finding]) {
+            add(session)
+            add(findings)
+            sessionEnded?(session, findings)
+        }
+
+        /// A connection without a session ended.
+        func endConnection(findings: [Finding]) {
+            add(findings)
+            if !findings.isEmpty { connectionEnded?(findings) }
+        }
 
         func add(_ findings: [Finding]) {
             totals.count(findings)
@@ -194,8 +218,7 @@ public final class CaptureAnalyzer {
                 shardOutput(.connectionEnded(self.order(firstFrame: summary.firstFrame), findings))
                 return
             }
-            collector.add(findings)
-            if !findings.isEmpty { self.connectionEnded?(findings) }
+            collector.endConnection(findings: findings)
         }
         smtp.sessionStarted = { [unowned self] id, firstFrame in
             self.shardOutput?(.sessionStarted(self.order(firstFrame: firstFrame), localID: id))
@@ -206,9 +229,7 @@ public final class CaptureAnalyzer {
                 shardOutput(.sessionEnded(self.order(firstFrame: record.firstFrame), record, findings))
                 return
             }
-            collector.add(record)
-            collector.add(findings)
-            self.sessionEnded?(record, findings)
+            collector.end(record, findings: findings)
         }
     }
 
@@ -261,14 +282,7 @@ public final class CaptureAnalyzer {
 
     /// Takes the next frame, in capture order.
     public func process(_ frame: CapturedFrame) {
-        packets.record(frame)
-        switch PacketDecoder.decode(frame) {
-        case .tcp(let segment):
-            packets.tcpSegments += 1
-            tcp.process(segment)
-        case .skipped(let reason):
-            packets.record(skip: reason)
-        }
+        if let segment = packets.decode(frame) { tcp.process(segment) }
     }
 
     /// Moves capture time forward without a packet (a quiet live capture), so that idle

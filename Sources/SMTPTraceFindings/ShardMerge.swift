@@ -50,9 +50,15 @@ public enum ShardEvent: Sendable {
 /// slower shard, a few capture seconds' worth at most.
 public final class ShardMerge {
     /// Called as each session ends, numbered for the whole capture, with its findings.
-    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
+    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)? {
+        get { collector.sessionEnded }
+        set { collector.sessionEnded = newValue }
+    }
     /// Called with the findings of a connection on an SMTP port that carried no SMTP.
-    public var connectionEnded: (([Finding]) -> Void)?
+    public var connectionEnded: (([Finding]) -> Void)? {
+        get { collector.connectionEnded }
+        set { collector.connectionEnded = newValue }
+    }
     private var queues: [[ShardEvent]]
     private var heads: [Int]
     private var watermarks: [UInt64]
@@ -110,12 +116,9 @@ public final class ShardMerge {
             let id = globalIDs[shard].removeValue(forKey: record.id) ?? 0
             record.id = id
             for i in findings.indices where findings[i].session != nil { findings[i].session = id }
-            collector.add(record)
-            collector.add(findings)
-            sessionEnded?(record, findings)
+            collector.end(record, findings: findings)
         case .connectionEnded(_, let findings):
-            collector.add(findings)
-            if !findings.isEmpty { connectionEnded?(findings) }
+            collector.endConnection(findings: findings)
         }
     }
 

@@ -14,11 +14,11 @@ import SMTPTraceTCP
 /// The connection table's limit is shared out: each shard holds `maxConnections / shards`
 /// (which connection is evicted first may differ from one table on a capture that fills it).
 ///
-/// Frames travel in blocks (copied, a megabyte at a time, a few blocks per shard), so threads
-/// meet once per block. Everything else — counts, findings, ids, the order of the stream — is
+/// Segments travel in blocks (their payloads copied, a megabyte at a time, a few blocks per
+/// shard), so threads meet once per block. Everything else — counts, findings, ids, the order of the stream — is
 /// the same as `CaptureAnalyzer.analyze` on one thread.
 public final class ShardedAnalysis {
-    /// A run of work for one shard: copied frames and sweep points, in capture order.
+    /// A run of work for one shard: decoded segments and sweep points, in capture order.
     final class Block: @unchecked Sendable {
         enum Item {
             /// A TCP segment decoded by the reading thread, its payload in the block's copy.
@@ -52,19 +52,21 @@ public final class ShardedAnalysis {
             isLast = false
         }
 
-        /// Copies the frame in, with its decoded segment pointing into the copy; false when it
-        /// does not fit.
-        func append(_ frame: CapturedFrame, segment: TCPSegment) -> Bool {
-            let length = frame.bytes.count
-            guard used + length <= capacity else { return false }
-            let destination = storage.advanced(by: used)
-            if length > 0 { destination.copyMemory(from: frame.bytes.baseAddress!, byteCount: length) }
+        /// Copies the segment's payload in (the shard needs nothing else of the frame), the
+        /// segment then pointing at the copy; false when it does not fit.
+        func append(_ segment: TCPSegment) -> Bool {
+            let length = segment.payload.count
+            guard used + max(64, length) <= capacity else { return false }
             var copy = segment
-            if let payload = segment.payload.baseAddress, let start = frame.bytes.baseAddress {
-                copy.payload = UnsafeRawBufferPointer(start: destination + (payload - start), count: segment.payload.count)
+            if length > 0 {
+                let destination = storage.advanced(by: used)
+                destination.copyMemory(from: segment.payload.baseAddress!, byteCount: length)
+                copy.payload = UnsafeRawBufferPointer(start: destination, count: length)
             }
             items.append(.segment(copy))
-            used += (length + 15) & ~15
+            // Each item counts for at least 64 octets, so that a run of bare ACKs still fills
+            // a block (and the item list stays bounded).
+            used += max(64, (length + 15) & ~15)
             return true
         }
     }
@@ -98,7 +100,7 @@ public final class ShardedAnalysis {
 
     /// - Parameters:
     ///   - shards: analysers (threads) the connections are spread over.
-    ///   - blockBytes, blocksPerShard: the size of a block of copied frames and how many may be
+    ///   - blockBytes, blocksPerShard: the size of a block of copied payloads and how many may be
     ///     on their way to each shard (memory: about `shards × blocksPerShard × blockBytes`).
     public init(source: FrameSource, configuration: AnalyzerConfiguration, shards: Int, blockBytes: Int = 1 << 20,
          blocksPerShard: Int = 4) {
@@ -138,10 +140,7 @@ public final class ShardedAnalysis {
         var sweeps = SweepSchedule()
         do {
             while let frame = try source.next() {
-                packets.record(frame)
-                switch PacketDecoder.decode(frame) {
-                case .tcp(let segment):
-                    packets.tcpSegments += 1
+                if let segment = packets.decode(frame) {
                     if now < segment.timestamp { now = segment.timestamp }
                     if sweeps.isDue(now: now) {
                         // Before the frame, as one table sweeps before taking it; every shard
@@ -152,18 +151,16 @@ public final class ShardedAnalysis {
                         }
                     }
                     let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % UInt64(shardCount))
-                    if !current[shard].append(frame, segment: segment) {
+                    if !current[shard].append(segment) {
                         hand(shard, watermark: framesRead)
-                        if !current[shard].append(frame, segment: segment) {
+                        if !current[shard].append(segment) {
                             // Larger than a whole block: a block of its own, handed over at
                             // once and freed after use (the fresh block stays current).
-                            let large = Block(capacity: frame.bytes.count, recyclable: false)
-                            _ = large.append(frame, segment: segment)
+                            let large = Block(capacity: max(64, segment.payload.count), recyclable: false)
+                            _ = large.append(segment)
                             give(large, to: shard, watermark: framesRead)
                         }
                     }
-                case .skipped(let reason):
-                    packets.record(skip: reason)
                 }
                 framesRead = frame.number
                 if framesRead & 0xFFFF == 0 {

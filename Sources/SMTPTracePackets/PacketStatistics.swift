@@ -32,6 +32,20 @@ public struct PacketStatistics: Sendable {
 
     @usableFromInline var lastLinkType: LinkType? = nil
 
+    /// Counts the frame and decodes it: its TCP segment, or nil (the reason counted).
+    @inlinable
+    public mutating func decode(_ frame: CapturedFrame) -> TCPSegment? {
+        record(frame)
+        switch PacketDecoder.decode(frame) {
+        case .tcp(let segment):
+            tcpSegments += 1
+            return segment
+        case .skipped(let reason):
+            record(skip: reason)
+            return nil
+        }
+    }
+
     public mutating func record(skip reason: SkipReason) {
         skipped[reason, default: 0] += 1
     }

@@ -172,11 +172,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             break
         }
         if !isSession, conversation.hasDecodedLine {
-            sessionsStarted += 1
             openSessions += 1
-            conversation.assignID(sessionsStarted)
             slots[index] = .session(conversation, roles: roles)
-            sessionStarted?(sessionsStarted, conversation.record.firstFrame)
+            number(conversation)
         }
     }
 
@@ -189,9 +187,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             // Give a last unterminated line its chance to make this a session.
             _ = conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
             if conversation.hasDecodedLine {
-                sessionsStarted += 1
-                conversation.assignID(sessionsStarted)
-                sessionStarted?(sessionsStarted, conversation.record.firstFrame)
+                number(conversation)
                 sessionEnded(conversation.record)
             } else {
                 connectionEndedWithoutSession?(summary)
@@ -203,6 +199,13 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             break
         }
         release(connection)
+    }
+
+    /// A connection became a session: it takes the next number.
+    private func number(_ conversation: SMTPConversation) {
+        sessionsStarted += 1
+        conversation.assignID(sessionsStarted)
+        sessionStarted?(sessionsStarted, conversation.record.firstFrame)
     }
 
     private func allocate(_ connection: TCPConnection, _ slot: Slot) {

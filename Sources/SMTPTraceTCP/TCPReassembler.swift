@@ -386,7 +386,6 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     /// table would.
     public var sweepsOnItsOwn = true
 
-
     /// Closes the connections idle at capture time `now` (scheduled by the caller).
     public func sweep(now time: CaptureTimestamp) {
         if now < time { now = time }
