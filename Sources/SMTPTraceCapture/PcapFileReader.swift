@@ -21,8 +21,17 @@ public final class PcapFileReader: FrameSource {
     private let readBuffer: UnsafeMutablePointer<CChar>
     private var framesRead: UInt64 = 0
     private var finished = false
+    /// Set when the file is a plain classic pcap file: its records are then read from a memory
+    /// map instead of through libpcap (which has still checked the header).
+    private var mapped: MappedPcapRecords?
 
-    public init(path: String) throws(CaptureError) {
+    /// Whether the records are read from a memory map (`MappedPcapRecords`) rather than
+    /// through libpcap.
+    public var isMemoryMapped: Bool { mapped != nil }
+
+    /// Opens a capture. `memoryMapped: false` reads every record through libpcap, even where
+    /// the file could be mapped (for comparing the two).
+    public init(path: String, memoryMapped: Bool = true) throws(CaptureError) {
         self.path = path
         var size: Int64? = nil
         if path != "-" {
@@ -61,25 +70,38 @@ public final class PcapFileReader: FrameSource {
         readBuffer = buffer
         linkType = LinkType(rawValue: pcap_datalink(opened))
         snapshotLength = Int(pcap_snapshot(opened))
+        if memoryMapped, path != "-", Self.mappableLinkTypes.contains(linkType) {
+            mapped = MappedPcapRecords(path: path, snapshot: snapshotLength)
+        }
     }
 
     deinit {
+        mapped?.release()
         pcap_close(handle)  // closes the file too
         readBuffer.deallocate()
     }
+
+    /// Link types whose records libpcap hands out as stored (no pseudo-header to fix up) and
+    /// whose largest sane record is 256 KiB: the ones the packet decoder reads.
+    static let mappableLinkTypes: Set<LinkType> = [
+        .null, .ethernet, .raw, .rawOpenBSD, .rawLinkType, .loop, .linuxSLL, .ipv4, .ipv6, .linuxSLL2,
+    ]
 
     /// Size of the stdio buffer libpcap reads through.
     static let readBufferBytes = 1 << 20
 
     /// Bytes of the file consumed so far (for progress); `nil` for standard input.
     public var bytesRead: Int64? {
-        guard fileSize != nil, let file = pcap_file(handle) else { return nil }
+        guard fileSize != nil else { return nil }
+        if let mapped { return Int64(mapped.position) }
+        guard let file = pcap_file(handle) else { return nil }
         let position = ftello(file)
         return position >= 0 ? Int64(position) : nil
     }
 
     public func next() throws(CaptureError) -> CapturedFrame? {
         if finished { return nil }
+        if mapped != nil { return try nextMapped() }
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         let result = pcap_next_ex(handle, &header, &data)
@@ -107,6 +129,23 @@ public final class PcapFileReader: FrameSource {
             finished = true
             let message = String(cString: pcap_geterr(handle))
             throw .readFailed(path: path, afterFrame: framesRead, reason: message)
+        }
+    }
+
+    private func nextMapped() throws(CaptureError) -> CapturedFrame? {
+        switch mapped!.next() {
+        case .record(let record):
+            framesRead += 1
+            return CapturedFrame(
+                number: framesRead,
+                timestamp: CaptureTimestamp(seconds: record.seconds, nanoseconds: record.nanoseconds),
+                linkType: linkType, originalLength: record.originalLength, bytes: record.bytes)
+        case .end:
+            finished = true
+            return nil
+        case .failed(let reason):
+            finished = true
+            throw .readFailed(path: path, afterFrame: framesRead, reason: reason)
         }
     }
 

@@ -1,3 +1,4 @@
+import CByteScan
 import SMTPTraceCapture
 import SMTPTraceTCP
 
@@ -146,65 +147,15 @@ public struct LineFramer {
 
     /// The body fast path: whole lines inside the chunk that need no attention are counted
     /// straight from the borrowed bytes — no copy, no line object. It stops at the first line
-    /// that does (or that the chunk cuts), which the general path then handles.
-    ///
-    /// The bytes are read sixteen at a time: a word test per eight (is any byte below 0x0E, the
-    /// range holding CR and LF?) skips text, and the test's lowest set bit points at the first
-    /// such byte. Two `memchr` calls per line (LF, then a bare CR) cost three times
-    /// as much at 80-octet lines; the standard library's `SIMD16` is not specialised well
-    /// enough here to help.
+    /// that does (or that the chunk cuts), which the general path then handles. The scan itself
+    /// is `byte_scan_plain_body_lines` (C, sixty-four octets a step).
     private mutating func skipPlainBodyLines(_ bytes: UnsafeRawBufferPointer, position: inout Int) {
-        guard let base = bytes.baseAddress else { return }
-        let count = bytes.count
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        var lineStart = position
-        var i = position
-        defer { position = lineStart }
-        if lineStart < count, p[lineStart] == 0x2E { return }  // a dot line: the general path
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while i < count {
-            // The next byte below 0x0E at or after i.
-            // (A line longer than a body line may be is not cut short here: its CR is checked
-            // against the limit below, and the general path then takes it.)
-            var control = -1
-            while i + 16 <= count {
-                let first = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let second = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
-                let below1 = (first &- ones &* 0x0E) & ~first & highs
-                let below2 = (second &- ones &* 0x0E) & ~second & highs
-                if below1 | below2 != 0 {
-                    control = below1 != 0 ? i + below1.trailingZeroBitCount >> 3 : i + 8 + below2.trailingZeroBitCount >> 3
-                    break
-                }
-                i += 16
-            }
-            if control < 0, i + 8 <= count {
-                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                let below = (word &- ones &* 0x0E) & ~word & highs
-                if below != 0 { control = i + below.trailingZeroBitCount >> 3 } else { i += 8 }
-            }
-            if control < 0 {
-                while i < count, p[i] >= 0x0E { i += 1 }
-                guard i < count else { return }  // the chunk cuts the line
-                control = i
-            }
-            i = control
-            switch p[i] {
-            case 0x0D:
-                guard i + 1 < count, p[i + 1] == 0x0A else { return }  // bare CR, or cut by the chunk
-                guard i - lineStart <= 998 else { return }
-                skippedBodyOctets += UInt64(i + 2 - lineStart)
-                skippedBodyLines += 1
-                i += 2
-                lineStart = i
-                if lineStart < count, p[lineStart] == 0x2E { return }
-            case 0x0A:
-                return  // a bare LF
-            default:
-                i += 1  // another control (TAB…): text
-            }
-        }
+        guard let base = bytes.baseAddress, position < bytes.count else { return }
+        let found = byte_scan_plain_body_lines(
+            base.assumingMemoryBound(to: UInt8.self) + position, bytes.count - position, 998)
+        skippedBodyOctets += UInt64(found.octets)
+        skippedBodyLines += found.lines
+        position += found.octets
     }
 
     private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {

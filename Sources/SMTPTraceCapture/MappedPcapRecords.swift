@@ -1,0 +1,164 @@
+import CByteScan
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The records of a classic pcap file read through a sliding read-only memory map, for the
+/// plain case: a regular file, version 2.4, in this machine's byte order.
+///
+/// Written by hand for speed. libpcap reads each record with `fread` into a buffer of its own,
+/// so every packet is copied twice (page cache → stdio buffer → libpcap's buffer); on a large
+/// capture that copying costs as much as everything libpcap does. Mapping the page cache hands
+/// out the bytes where they already are. libpcap still opens the file (it checks the header
+/// and names the link type) and reads everything this does not take: pcapng, swapped byte
+/// order, old versions, pipes and standard input. The per-record rules follow libpcap's own
+/// (`sf-pcap.c`), messages included, so both paths give the same frames and the same errors.
+struct MappedPcapRecords {
+    /// One record's header fields and its bytes (valid until the next call).
+    struct Record {
+        var seconds: Int64
+        var nanoseconds: UInt32
+        var originalLength: Int
+        var bytes: UnsafeRawBufferPointer
+    }
+
+    enum Step {
+        case record(Record)
+        case end
+        case failed(reason: String)
+    }
+
+    /// libpcap's largest sane record for the link types read here (`max_snaplen_for_dlt`).
+    static let maximumCaptureLength = 262_144
+    /// How much of the file is mapped at a time: the resident memory it costs, and one
+    /// mmap/munmap pair per window.
+    static let windowBytes = 2 << 20
+    static let fileHeaderBytes = 24
+    static let recordHeaderBytes = 16
+
+    private let descriptor: Int32
+    private let fileSize: Int
+    private let nanosecondTimestamps: Bool
+    private let snapshot: Int
+    private let pageSize: Int
+    /// File offset of the mapped window and the window itself.
+    private var windowStart = 0
+    private var window: UnsafeRawBufferPointer? = nil
+    /// File offset of the next record.
+    private(set) var position = fileHeaderBytes
+
+    /// Opens `path` for mapping when it is a plain classic pcap file; nil sends the caller to
+    /// libpcap. `snapshot` is libpcap's snapshot length for the file (`pcap_snapshot`).
+    init?(path: String, snapshot: Int) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+            Int(info.st_size) >= Self.fileHeaderBytes
+        else {
+            close(fd)
+            return nil
+        }
+        var header = (UInt32(0), UInt16(0), UInt16(0))
+        let read = withUnsafeMutableBytes(of: &header) { pread(fd, $0.baseAddress, 8, 0) }
+        let (magic, major, minor) = header
+        guard read == 8, magic == 0xA1B2_C3D4 || magic == 0xA1B2_3C4D, major == 2, minor == 4 else {
+            close(fd)
+            return nil
+        }
+        descriptor = fd
+        fileSize = Int(info.st_size)
+        nanosecondTimestamps = magic == 0xA1B2_3C4D
+        self.snapshot = snapshot
+        pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        #if os(Linux)
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        #endif
+    }
+
+    /// Unmaps and closes the file; the value must not be used afterwards.
+    mutating func release() {
+        unmap()
+        close(descriptor)
+    }
+
+    mutating func next() -> Step {
+        let remaining = fileSize - position
+        if remaining == 0 { return .end }
+        guard remaining >= Self.recordHeaderBytes else {
+            return .failed(reason: "truncated dump file; tried to read \(Self.recordHeaderBytes) header bytes, only got \(remaining)")
+        }
+        guard let header = bytes(Self.recordHeaderBytes, at: position) else { return mapFailure() }
+        let seconds = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        let fraction = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        let capturedLength = Int(header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        let originalLength = Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        if capturedLength > Self.maximumCaptureLength {
+            let limit = capturedLength > snapshot ? "snaplen of \(snapshot)" : "maximum of \(Self.maximumCaptureLength)"
+            return .failed(reason: "invalid packet capture length \(capturedLength), bigger than \(limit)")
+        }
+        let dataStart = position + Self.recordHeaderBytes
+        let available = fileSize - dataStart
+        // A record longer than the file's snapshot length is cut to it, as libpcap does.
+        let kept = min(capturedLength, snapshot)
+        guard available >= capturedLength else {
+            let tried = available < kept ? kept : capturedLength
+            return .failed(reason: "truncated dump file; tried to read \(tried) captured bytes, only got \(available)")
+        }
+        guard let data = bytes(kept, at: dataStart) else { return mapFailure() }
+        position = dataStart + capturedLength
+        prefetchNextRecord()
+        let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) * 1000
+        return .record(Record(
+            seconds: Int64(seconds), nanoseconds: UInt32(clamping: nanoseconds), originalLength: originalLength,
+            bytes: UnsafeRawBufferPointer(start: data, count: kept)))
+    }
+
+    /// Starts loading the next record into the processor's caches while this one is analysed:
+    /// the mapped pages are read here for the first time, and waiting for memory at the first
+    /// touch of every packet otherwise costs more than the analysis of its body.
+    private func prefetchNextRecord() {
+        guard let window, let base = window.baseAddress else { return }
+        let offset = position - windowStart
+        let count = min(Self.prefetchBytes, window.count - offset)
+        if count > 0 { byte_scan_prefetch(base + offset, count) }
+    }
+
+    /// A full-sized Ethernet frame and its record header.
+    static let prefetchBytes = 1536
+
+    private func mapFailure() -> Step {
+        .failed(reason: "error reading dump file: " + String(cString: strerror(errno)))
+    }
+
+    /// `count` bytes at file offset `offset`, mapping a new window when they are not in this one.
+    private mutating func bytes(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
+        if let window, offset >= windowStart, offset + count <= windowStart + window.count {
+            return window.baseAddress.map { $0 + (offset - windowStart) }
+        }
+        unmap()
+        let start = offset - offset % pageSize
+        let length = min(max(Self.windowBytes, offset - start + count), fileSize - start)
+        guard length > 0 else { return nil }
+        #if os(Linux)
+            let flags = MAP_PRIVATE | MAP_POPULATE  // the whole window faulted in with one call
+        #else
+            let flags = MAP_PRIVATE
+        #endif
+        let mapped = mmap(nil, length, PROT_READ, flags, descriptor, off_t(start))
+        guard let mapped, mapped != MAP_FAILED else { return nil }
+        windowStart = start
+        window = UnsafeRawBufferPointer(start: mapped, count: length)
+        return UnsafeRawPointer(mapped) + (offset - start)
+    }
+
+    private mutating func unmap() {
+        if let window, let base = window.baseAddress {
+            munmap(UnsafeMutableRawPointer(mutating: base), window.count)
+        }
+        window = nil
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import SMTPTraceCapture
+import Testing
+
+/// The memory-mapped record reader must hand out exactly what libpcap does: the same frames,
+/// bytes, times and lengths, and the same error at the same frame when a file is damaged.
+@Suite struct PcapFileReaderTests {
+    /// Every frame of a file as one reader sees it, and how the reading ended.
+    struct Reading: Equatable {
+        var frames: [Frame] = []
+        var error: CaptureError? = nil
+
+        struct Frame: Equatable {
+            var number: UInt64
+            var timestamp: CaptureTimestamp
+            var linkType: LinkType
+            var originalLength: Int
+            var bytes: [UInt8]
+        }
+    }
+
+    static func read(_ path: String, memoryMapped: Bool) throws -> (Reading, mapped: Bool) {
+        let reader = try PcapFileReader(path: path, memoryMapped: memoryMapped)
+        var reading = Reading()
+        do {
+            while let frame = try reader.next() {
+                reading.frames.append(.init(
+                    number: frame.number, timestamp: frame.timestamp, linkType: frame.linkType,
+                    originalLength: frame.originalLength, bytes: Array(frame.bytes)))
+            }
+        } catch {
+            reading.error = error
+        }
+        return (reading, reader.isMemoryMapped)
+    }
+
+    static var allCaptures: [String] {
+        var paths: [String] = []
+        let roots = [TestPaths.packageRoot.appendingPathComponent("Fixtures")] + (TestPaths.corpus.map { [$0] } ?? [])
+        for root in roots {
+            guard let walker = FileManager.default.enumerator(atPath: root.path) else { continue }
+            for case let name as String in walker where name.hasSuffix(".pcap") || name.hasSuffix(".pcapng") {
+                paths.append(root.appendingPathComponent(name).path)
+            }
+        }
+        return paths.sorted()
+    }
+
+    @Test func mappedReadingEqualsLibpcapOnEveryCapture() throws {
+        var mappedFiles = 0, frames = 0
+        for path in Self.allCaptures {
+            guard let (viaLibpcap, _) = try? Self.read(path, memoryMapped: false) else { continue }
+            let (viaMap, mapped) = try Self.read(path, memoryMapped: true)
+            #expect(viaMap == viaLibpcap, "\(path)")
+            if mapped { mappedFiles += 1 }
+            frames += viaMap.frames.count
+        }
+        print("PcapFileReaderTests: \(Self.allCaptures.count) captures, \(mappedFiles) read through the map, \(frames) frames compared")
+        #expect(mappedFiles >= 40)
+    }
+
+    @Test func whichFilesAreMapped() throws {
+        #expect(try PcapFileReader(path: TestPaths.fixture("founding-reply-during-data.pcap")).isMemoryMapped)
+        #expect(try !PcapFileReader(path: TestPaths.fixture("founding-reply-during-data.pcap"), memoryMapped: false).isMemoryMapped)
+        // pcapng and standard input go through libpcap.
+        let pcapng = Self.allCaptures.first { $0.hasSuffix(".pcapng") }
+        if let pcapng { #expect(try !PcapFileReader(path: pcapng).isMemoryMapped) }
+    }
+
+    /// A file cut anywhere (inside a record header, inside the bytes, on a record boundary)
+    /// ends with the same frames and the same message by either reader.
+    @Test func truncatedFilesEndAlike() throws {
+        let original = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("founding-reply-during-data.pcap")))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mapped-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // 24-octet file header, then records; frame 1 is a 74-octet SYN (16 + 74 = 90).
+        let cuts = [24, 24 + 7, 24 + 16, 24 + 16 + 40, 24 + 90, 24 + 90 + 15, original.count - 1]
+        var messages: [String] = []
+        for cut in cuts {
+            let path = directory.appendingPathComponent("cut-\(cut).pcap").path
+            try original.prefix(cut).write(to: URL(fileURLWithPath: path))
+            let (viaLibpcap, _) = try Self.read(path, memoryMapped: false)
+            let (viaMap, mapped) = try Self.read(path, memoryMapped: true)
+            #expect(mapped)
+            #expect(viaMap == viaLibpcap, "cut at \(cut)")
+            if case .readFailed(_, let frame, let reason) = viaMap.error { messages.append("\(frame): \(reason)") }
+        }
+        #expect(messages.count == 5)
+        #expect(messages.first == "0: truncated dump file; tried to read 16 header bytes, only got 7")
+        #expect(messages.contains("0: truncated dump file; tried to read 74 captured bytes, only got 40"))
+    }
+
+    /// Records longer than the file's snapshot length are cut to it; longer than 256 KiB,
+    /// they are an error (libpcap's rules, which the map follows).
+    @Test func oversizedRecords() throws {
+        func file(snaplen: UInt32, records: [(caplen: UInt32, length: UInt32, fill: UInt8)]) -> Data {
+            var data = Data()
+            func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+            func put16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+            put(0xA1B2_C3D4); put16(2); put16(4); put(0); put(0); put(snaplen); put(1)
+            for (i, r) in records.enumerated() {
+                put(1_700_000_000 + UInt32(i)); put(250_000); put(r.caplen); put(r.length)
+                data.append(contentsOf: [UInt8](repeating: r.fill, count: Int(r.caplen)))
+            }
+            return data
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("oversized-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cases: [(String, Data)] = [
+            ("longer-than-snaplen", file(snaplen: 100, records: [(60, 60, 1), (150, 150, 2), (60, 60, 3)])),
+            ("insane", file(snaplen: 65535, records: [(60, 60, 1), (300_000, 300_000, 2)])),
+        ]
+        var readings: [String: Reading] = [:]
+        for (name, data) in cases {
+            let path = directory.appendingPathComponent(name + ".pcap").path
+            try data.write(to: URL(fileURLWithPath: path))
+            let (viaLibpcap, _) = try Self.read(path, memoryMapped: false)
+            let (viaMap, mapped) = try Self.read(path, memoryMapped: true)
+            #expect(mapped)
+            #expect(viaMap == viaLibpcap, "\(name)")
+            readings[name] = viaMap
+        }
+        let cut = try #require(readings["longer-than-snaplen"])
+        #expect(cut.frames.map(\.bytes.count) == [60, 100, 60])
+        #expect(cut.frames[1].originalLength == 150)
+        #expect(cut.frames[2].bytes.first == 3)
+        #expect(cut.frames[1].timestamp == CaptureTimestamp(seconds: 1_700_000_001, nanoseconds: 250_000_000))
+        let insane = try #require(readings["insane"])
+        #expect(insane.frames.count == 1)
+        #expect(insane.error == .readFailed(path: directory.appendingPathComponent("insane.pcap").path, afterFrame: 1,
+                                            reason: "invalid packet capture length 300000, bigger than snaplen of 65535"))
+    }
+}
