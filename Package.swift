@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(
             name: "SMTPTraceTests",
             dependencies: [
-                "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
+                "CByteScan", "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
                 "SMTPTraceFindings", "SMTPTraceReports",
             ]
         ),

@@ -1,3 +1,4 @@
+import CByteScan
 import SMTPTraceCapture
 import SMTPTraceSMTP
 import SMTPTraceTCP
@@ -104,6 +105,54 @@ struct LineFramerTests {
             #expect(split.lines == whole.lines, "cut at \(cut)")
             #expect(split.octets + UInt64(split.skipped) == whole.octets + UInt64(whole.skipped), "cut at \(cut)")
         }
+    }
+
+    /// The vector body scan against the rule written plainly, on bodies built to put line ends,
+    /// bare CRs and LFs, dots and long lines on and around every 64-octet block boundary.
+    @Test func vectorBodyScanFollowsTheRule() {
+        func reference(_ bytes: [UInt8], maxLength: Int) -> (octets: Int, lines: Int) {
+            var start = 0, lines = 0
+            while start < bytes.count, bytes[start] != 0x2E {
+                guard let end = bytes[start...].firstIndex(where: { $0 == 0x0D || $0 == 0x0A }),
+                    bytes[end] == 0x0D, end + 1 < bytes.count, bytes[end + 1] == 0x0A, end - start <= maxLength
+                else { break }
+                start = end + 2
+                lines += 1
+            }
+            return (start, lines)
+        }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func random(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var checked = 0, linesSeen = 0
+        for round in 0..<3000 {
+            var body: [UInt8] = []
+            let target = 1 + random(round < 1500 ? 300 : 3000)
+            while body.count < target {
+                let length = random(10) == 0 ? 990 + random(20) : random(130)
+                body += (0..<length).map { _ in UInt8(0x20 + random(90)) }
+                switch random(40) {
+                case 0: body += [0x0D]  // a bare CR inside the line
+                case 1: body += [0x0A]  // a bare LF
+                case 2: body += [0x0D, 0x0A, 0x2E]  // a dot line next
+                default: body += [0x0D, 0x0A]
+                }
+            }
+            body = Array(body.prefix(target))
+            for maxLength in [998, 40] {
+                let expected = reference(body, maxLength: maxLength)
+                let found = body.withUnsafeBufferPointer {
+                    byte_scan_plain_body_lines($0.baseAddress, $0.count, maxLength)
+                }
+                #expect(Int(found.octets) == expected.octets && Int(found.lines) == expected.lines, "round \(round)")
+                checked += 1
+                linesSeen += expected.lines
+            }
+        }
+        #expect(checked == 6000)
+        #expect(linesSeen == 10_313)  // deterministic: the generator is seeded
     }
 
     @Test func crAtTheEndOfOneSegmentAndLFAtTheStartOfTheNext() {
