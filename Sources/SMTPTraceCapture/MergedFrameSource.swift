@@ -15,6 +15,9 @@ public final class MergedFrameSource: FrameSource {
     private var lastDelivered: Int? = nil
     private var framesDelivered: UInt64 = 0
 
+    /// The one input, when there is only one: a caller may read it directly.
+    public var onlyReader: PcapFileReader? { single }
+
     public init(readers: [PcapFileReader]) {
         self.readers = readers
         self.single = readers.count == 1 ? readers[0] : nil

@@ -328,17 +328,28 @@ public final class CaptureAnalyzer {
         _ source: FrameSource, with analyzer: CaptureAnalyzer, progress: ((CaptureAnalyzer) -> Void)? = nil
     ) throws(CaptureError) -> AnalysisResult {
         var warnings: [CaptureError] = []
-        var count: UInt64 = 0
         do {
-            while let frame = try source.next() {
-                analyzer.process(frame)
-                count += 1
-                if count & 0xFFFF == 0 { progress?(analyzer) }
+            if let reader = (source as? MergedFrameSource)?.onlyReader {
+                // One file: read straight from it, with no merge step and no dynamic call per frame.
+                try analyzer.run(reader, progress: progress)
+            } else {
+                try analyzer.run(source, progress: progress)
             }
         } catch {
             warnings.append(error)
         }
         warnings.append(contentsOf: source.warnings)
         return analyzer.finish(warnings: warnings)
+    }
+
+    /// The loop over every frame; specialised for a concrete source.
+    private func run<Source: FrameSource>(_ source: Source, progress: ((CaptureAnalyzer) -> Void)?) throws(CaptureError) {
+        let tcp = self.tcp  // held here, not loaded (and retained) again for every frame
+        var count: UInt64 = 0
+        while let frame = try source.next() {
+            if let segment = packets.decode(frame) { tcp.process(segment) }
+            count += 1
+            if count & 0xFFFF == 0 { progress?(self) }
+        }
     }
 }

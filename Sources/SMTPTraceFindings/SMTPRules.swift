@@ -426,15 +426,11 @@ enum SMTPRules {
 
     static func sizeExceeded(_ s: SMTPSessionRecord) -> [Finding] {
         var findings: [Finding] = []
-        let advertised = s.extensions.compactMap { ext -> UInt64? in
-            guard ext.hasPrefixIgnoringASCIICase("SIZE ") else { return nil }
-            let parts = ext.split(separator: " ")
-            guard parts.count == 2, parts[0].uppercased() == "SIZE", let n = UInt64(parts[1]), n > 0 else { return nil }
-            return n
-        }.first
+        guard s.transactions.contains(where: { $0.contentComplete }) else { return [] }
+        let advertised = advertisedSize(s.extensions)
         for t in s.transactions where t.contentComplete {
             let frame = t.dataFrame ?? t.mailFrame
-            let timestamp = s.commands.first(where: { $0.frame == frame })?.timestamp ?? s.start
+            var timestamp: CaptureTimestamp { s.commands.first(where: { $0.frame == frame })?.timestamp ?? s.start }
             if let limit = advertised, t.size > limit {
                 findings.append(Finding(
                     kind: .sizeExceeded, session: s.id, party: .client, frame: frame, timestamp: timestamp,
@@ -450,6 +446,15 @@ enum SMTPRules {
             }
         }
         return findings
+    }
+
+    /// The limit of the first `SIZE n` extension (n > 0), if any.
+    static func advertisedSize(_ extensions: [String]) -> UInt64? {
+        for ext in extensions where ext.hasPrefixIgnoringASCIICase("SIZE ") {
+            let words = ext.split(separator: " ")
+            if words.count == 2, let n = UInt64(words[1]), n > 0 { return n }
+        }
+        return nil
     }
 
     static func authCleartext(_ s: SMTPSessionRecord) -> [Finding] {

@@ -91,7 +91,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public let serverPorts: Set<UInt16>
     public private(set) var statistics = TCPStatistics()
     public let consumer: Consumer
-    private var table: [ConnectionKey: TCPConnection] = [:]
+    private var table = ConnectionTable<TCPConnection>()
     private var nextID: UInt64 = 1
     private var sweeps = SweepSchedule()
     private var now = CaptureTimestamp.zero
@@ -100,7 +100,6 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         self.consumer = consumer
         self.serverPorts = serverPorts
         self.limits = limits
-        table.reserveCapacity(1024)
     }
 
     public var openConnections: Int { table.count }
@@ -169,7 +168,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             recentLimit: limits.maxRecentBytesPerDirection)
         nextID += 1
         statistics.connections += 1
-        table[key] = connection
+        table.insert(connection, for: key)
         statistics.peakOpenConnections = max(statistics.peakOpenConnections, table.count)
         if consumer.handle(.opened, on: connection) == .ignore { connection.ignored = true }
         update(connection, with: segment)
@@ -355,7 +354,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     }
 
     private func close(_ connection: TCPConnection, reason: ConnectionCloseReason) {
-        guard table.removeValue(forKey: connection.key) != nil else { return }
+        guard table.remove(connection.key) else { return }
         if !connection.ignored {
             var stop = false
             for direction in [Direction.clientToServer, .serverToClient] {
