@@ -30,16 +30,24 @@ public enum HeloDefect: String, Sendable {
     private static let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), dot = UInt8(ascii: ".")
     private static let colon = UInt8(ascii: ":"), openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
 
-    /// Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str].
+    /// Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str]. One pass over the
+    /// octets: every label 1–63 octets, starting and ending with a letter or digit.
     static func isDomain(_ text: ArraySlice<UInt8>) -> Bool {
         guard !text.isEmpty, text.count <= 255 else { return false }
-        for label in text.split(separator: dot, omittingEmptySubsequences: false) {
-            guard let first = label.first, let last = label.last, label.count <= 63 else { return false }
-            guard isLetDig(first), isLetDig(last), label.allSatisfy({ isLetDig($0) || $0 == UInt8(ascii: "-") }) else {
-                return false
+        var labelLength = 0
+        var previous: UInt8 = dot
+        for b in text {
+            if b == dot {
+                guard labelLength > 0, isLetDig(previous) else { return false }
+                labelLength = 0
+            } else {
+                guard isLetDig(b) || (b == UInt8(ascii: "-") && labelLength > 0) else { return false }
+                labelLength += 1
+                guard labelLength <= 63 else { return false }
             }
+            previous = b
         }
-        return true
+        return labelLength > 0 && isLetDig(previous)
     }
 
     static func isLetDig(_ b: UInt8) -> Bool {
@@ -64,13 +72,22 @@ public enum HeloDefect: String, Sendable {
         return false
     }
 
+    /// Four dot-separated decimal numbers of one to three digits, each at most 255.
     static func isIPv4(_ s: ArraySlice<UInt8>) -> Bool {
-        let parts = s.split(separator: dot, omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return false }
-        return parts.allSatisfy { p in
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return false }
-            return p.reduce(0) { $0 * 10 + Int($1 - 0x30) } <= 255
+        var parts = 0, digits = 0, value = 0
+        for b in s {
+            if b == dot {
+                guard digits > 0, value <= 255 else { return false }
+                parts += 1
+                digits = 0
+                value = 0
+            } else {
+                guard b >= 0x30 && b <= 0x39, digits < 3 else { return false }
+                digits += 1
+                value = value * 10 + Int(b - 0x30)
+            }
         }
+        return parts == 3 && digits > 0 && value <= 255
     }
 
     static func isIPv6(_ s: ArraySlice<UInt8>) -> Bool {

@@ -450,9 +450,24 @@ enum SMTPRules {
 
     /// The limit of the first `SIZE n` extension (n > 0), if any.
     static func advertisedSize(_ extensions: [String]) -> UInt64? {
+        // "SIZE", spaces, one word that is a number, nothing but spaces after it — read from
+        // the octets (this runs for every session that sent a message).
         for ext in extensions where ext.hasPrefixIgnoringASCIICase("SIZE ") {
-            let words = ext.split(separator: " ")
-            if words.count == 2, let n = UInt64(words[1]), n > 0 { return n }
+            let octets = Array(ext.utf8.dropFirst(5))
+            var i = 0
+            while i < octets.count && octets[i] == 0x20 { i += 1 }
+            if i < octets.count && octets[i] == UInt8(ascii: "+") { i += 1 }
+            var n: UInt64 = 0, digits = 0, overflow = false
+            while i < octets.count, octets[i] >= 0x30, octets[i] <= 0x39 {
+                let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(UInt64(octets[i] - 0x30))
+                overflow = overflow || o1 || o2
+                n = sum
+                digits += 1
+                i += 1
+            }
+            while i < octets.count && octets[i] == 0x20 { i += 1 }
+            if digits > 0, !overflow, i == octets.count, n > 0 { return n }
         }
         return nil
     }

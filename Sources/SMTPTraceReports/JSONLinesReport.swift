@@ -35,7 +35,7 @@ public enum JSONLinesReport {
 
     static func sessionRecord(_ s: SMTPSessionRecord, findings: [Finding], to out: JSONWriter) {
         out.beginObject()
-        out.key("type"); out.string("session")
+        out.key("type"); out.constant("session")
         out.key("id"); out.int(s.id)
         out.key("client"); endpoint(s.client, to: out)
         out.key("server"); endpoint(s.server, to: out)
@@ -70,8 +70,15 @@ public enum JSONLinesReport {
         out.key("last_reply"); out.int(s.lastReplyCode)
         out.key("replies")
         out.beginObject()
-        for (code, count) in s.replyCounts.sorted(by: { $0.key < $1.key }) {
-            out.dataKey(String(code)); out.int(count)
+        // Codes in ascending order with their counts, without a dictionary per session.
+        var codes = s.replies.map(\.code)
+        codes.sort()
+        var next = 0
+        while next < codes.count {
+            var end = next + 1
+            while end < codes.count && codes[end] == codes[next] { end += 1 }
+            out.dataKey(String(codes[next])); out.int(end - next)
+            next = end
         }
         out.endObject()
         out.key("close"); out.string(s.close.rawValue)
@@ -112,14 +119,14 @@ public enum JSONLinesReport {
             out.key("text"); out.string(s.replies[i].text)
             out.key("lines"); out.int(s.replies[i].lineCount)
             out.key("packets"); out.int(s.replies[i].packetCount)
-            out.key("answers"); out.string(answerLabel(s.replies[i].target))
+            out.key("answers"); out.constant(answerLabel(s.replies[i].target))
             out.endObject()
         }
         out.endArray()
         out.endObject()
     }
 
-    static func side(_ d: Direction) -> String { d == .clientToServer ? "client" : "server" }
+    static func side(_ d: Direction) -> StaticString { d == .clientToServer ? "client" : "server" }
 
     static func clientServer(_ client: UInt64, _ server: UInt64, to out: JSONWriter) {
         out.beginObject()
@@ -137,7 +144,7 @@ public enum JSONLinesReport {
         out.beginArray()
         for fin in t.fins {
             out.beginObject()
-            out.key("by"); out.string(side(fin.side))
+            out.key("by"); out.constant(side(fin.side))
             out.key("frame"); out.int(fin.frame)
             out.key("time"); out.timestamp(fin.timestamp)
             out.endObject()
@@ -146,7 +153,7 @@ public enum JSONLinesReport {
         out.key("reset")
         if let reset = t.reset {
             out.beginObject()
-            out.key("by"); out.string(side(reset.side))
+            out.key("by"); out.constant(side(reset.side))
             out.key("frame"); out.int(reset.frame)
             out.key("payload_bytes"); out.int(reset.payloadBytes)
             out.endObject()
@@ -157,7 +164,7 @@ public enum JSONLinesReport {
         out.beginArray()
         for gap in t.gaps {
             out.beginObject()
-            out.key("side"); out.string(side(gap.side))
+            out.key("side"); out.constant(side(gap.side))
             out.key("frame"); out.int(gap.frame)
             out.key("missing_bytes"); out.int(gap.missingBytes)
             out.endObject()
@@ -171,7 +178,7 @@ public enum JSONLinesReport {
         out.endObject()
     }
 
-    static func answerLabel(_ target: ReplyTarget) -> String {
+    static func answerLabel(_ target: ReplyTarget) -> StaticString {
         switch target {
         case .greeting: "greeting"
         case .command: "command"
@@ -185,7 +192,7 @@ public enum JSONLinesReport {
 
     static func endpoint(_ e: Endpoint, to out: JSONWriter) {
         out.beginObject()
-        out.key("ip"); out.string(e.address.description)
+        out.key("ip"); out.address(e.address)
         out.key("port"); out.int(e.port)
         out.endObject()
     }

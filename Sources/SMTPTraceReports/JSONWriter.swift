@@ -1,4 +1,5 @@
 import SMTPTraceCapture
+import SMTPTracePackets
 
 /// Writes JSON straight into UTF-8 bytes, keys in the order they are written.
 ///
@@ -110,6 +111,32 @@ public final class JSONWriter {
     public func string(_ text: String) {
         separate()
         appendEscaped(text)
+    }
+
+    /// A string the schema itself defines (a record type, a label): ASCII with nothing to
+    /// escape, so copied without the check wire text gets.
+    public func constant(_ text: StaticString) {
+        separate()
+        let length = text.utf8CodeUnitCount
+        reserve(length + 2)
+        storage[count] = UInt8(ascii: "\"")
+        (storage + count + 1).update(from: text.utf8Start, count: length)
+        storage[count + 1 + length] = UInt8(ascii: "\"")
+        count += length + 2
+    }
+
+    /// An IP address as a string (IPv4 formatted in place: one per endpoint of every record).
+    public func address(_ address: IPAddress) {
+        guard case .v4(let v) = address else { return string(address.description) }
+        separate()
+        reserve(17)
+        storage[count] = UInt8(ascii: "\"")
+        count += 1
+        for shift in [24, 16, 8, 0] as [UInt32] {
+            appendDecimal(UInt8(truncatingIfNeeded: v >> shift))
+            storage[count] = shift == 0 ? UInt8(ascii: "\"") : UInt8(ascii: ".")
+            count += 1
+        }
     }
 
     public func string(_ text: String?) {

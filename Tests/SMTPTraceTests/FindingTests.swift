@@ -191,3 +191,27 @@ struct FindingTests {
         #expect(f.map { evidence($0)["mechanism"] } == [.string("PLAIN"), .string("LOGIN")])
     }
 }
+
+/// RFC 5321 §4.1.1.1 and §4.1.2 as `HeloDefect` reads them, octet by octet.
+struct HeloDefectTests {
+    @Test func classifiesArguments() {
+        let cases: [(String, HeloDefect?)] = [
+            ("mail.example.com", nil), ("localhost", nil), ("a", nil), ("x-1.example", nil),
+            ("mail.example.com.", .trailingDot), ("localhost.", .trailingDot),
+            ("", .missing), ("  ", .missing), ("\t", .missing),
+            ("mail.example.com ", .trailingSpace), ("mail\t", .trailingSpace),
+            ("[192.0.2.1]", nil), ("[IPv6:2001:db8::1]", nil), ("[ipv6:::1]", nil), ("[tag:text]", nil),
+            ("192.0.2.1", .bareIP), ("2001:db8::1", .bareIP), ("::ffff:192.0.2.1", .bareIP),
+            ("[192.0.2.1", .invalid), ("[IPv6:]", .invalid), ("[]", .invalid),
+            ("-bad.example", .invalid), ("bad-.example", .invalid), ("a..b", .invalid), (".a", .invalid),
+            ("exa_mple.com", .invalid), ("a.b..", .invalid), ("-.", .invalid),
+            (String(repeating: "a", count: 63) + ".example", nil),
+            (String(repeating: "a", count: 64) + ".example", .invalid),
+            ("256.1.1.1", nil),  // not an address: digits make a valid domain
+            ("1.2.3", nil), ("1.2.3.4.5", nil), ("01.2.3.4", .bareIP), ("1234.2.3.4", nil),
+        ]
+        for (argument, expected) in cases {
+            #expect(HeloDefect.of(argument) == expected, "\(argument)")
+        }
+    }
+}
