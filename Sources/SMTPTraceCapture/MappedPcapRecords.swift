@@ -85,6 +85,7 @@ struct MappedPcapRecords {
         close(descriptor)
     }
 
+    @inline(__always)
     mutating func next() -> Step {
         let remaining = fileSize - position
         if remaining == 0 { return .end }
@@ -127,18 +128,25 @@ struct MappedPcapRecords {
         if count > 0 { byte_scan_prefetch(base + offset, count) }
     }
 
-    /// A full-sized Ethernet frame and its record header.
-    static let prefetchBytes = 1536
+    /// The record header and the packet's first octets: once a stream of lines is started,
+    /// the processor's own prefetcher follows it (prefetching a whole 1.5 KB frame measured the
+    /// same, for three times the instructions).
+    static let prefetchBytes = 512
 
     private func mapFailure() -> Step {
         .failed(reason: "error reading dump file: " + String(cString: strerror(errno)))
     }
 
     /// `count` bytes at file offset `offset`, mapping a new window when they are not in this one.
+    @inline(__always)
     private mutating func bytes(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
         if let window, offset >= windowStart, offset + count <= windowStart + window.count {
             return window.baseAddress.map { $0 + (offset - windowStart) }
         }
+        return remap(count, at: offset)
+    }
+
+    private mutating func remap(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
         unmap()
         let start = offset - offset % pageSize
         let length = min(max(Self.windowBytes, offset - start + count), fileSize - start)

@@ -132,6 +132,7 @@ public final class PcapFileReader: FrameSource {
         }
     }
 
+    @inline(__always)
     private func nextMapped() throws(CaptureError) -> CapturedFrame? {
         switch mapped!.next() {
         case .record(let record):

@@ -13,21 +13,21 @@ public struct ByteCursor {
     @inlinable
     public var remaining: Int { bytes.count - offset }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt8() -> UInt8? {
         guard remaining >= 1 else { return nil }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt16() -> UInt16? {
         guard remaining >= 2 else { return nil }
         defer { offset += 2 }
         return UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func readUInt32() -> UInt32? {
         guard remaining >= 4 else { return nil }
         defer { offset += 4 }
@@ -35,20 +35,20 @@ public struct ByteCursor {
             | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func peekUInt8(at delta: Int = 0) -> UInt8? {
         guard delta >= 0, remaining > delta else { return nil }
         return bytes[offset + delta]
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func peekUInt16(at delta: Int) -> UInt16? {
         guard delta >= 0, remaining >= delta + 2 else { return nil }
         return UInt16(bytes[offset + delta]) << 8 | UInt16(bytes[offset + delta + 1])
     }
 
     /// Skips `count` bytes; fails (and moves nothing) when fewer remain.
-    @inlinable
+    @inlinable @inline(__always)
     @discardableResult
     public mutating func skip(_ count: Int) -> Bool {
         guard count >= 0, remaining >= count else { return false }

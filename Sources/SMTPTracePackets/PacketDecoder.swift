@@ -48,7 +48,7 @@ public enum PacketDecoder {
         switch frame.linkType {
         case .ethernet:
             guard cursor.skip(12), let type = cursor.readUInt16() else { return .skipped(.truncated) }
-            network = etherType(type, cursor: &cursor)
+            network = type == etherTypeIPv4 ? type : etherType(type, cursor: &cursor)
         case .linuxSLL:
             guard cursor.skip(14), let type = cursor.readUInt16() else { return .skipped(.truncated) }
             network = etherType(type, cursor: &cursor)
@@ -100,16 +100,26 @@ public enum PacketDecoder {
         return type
     }
 
+    /// Big-endian fields at fixed offsets, read once their header's length has been checked.
+    @inline(__always)
+    static func load16(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {
+        UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inline(__always)
+    static func load32(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
+        UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
     static func decodeIPv4(_ bytes: UnsafeRawBufferPointer, frame: CapturedFrame) -> DecodedPacket {
-        var cursor = ByteCursor(bytes)
-        guard let versionIHL = cursor.readUInt8() else { return .skipped(.truncated) }
+        guard let versionIHL = bytes.first else { return .skipped(.truncated) }
         guard versionIHL >> 4 == 4 else { return .skipped(.malformed) }
         let headerLength = Int(versionIHL & 0x0f) * 4
         guard headerLength >= 20 else { return .skipped(.malformed) }
-        guard cursor.skip(1), let totalLength = cursor.readUInt16(), cursor.skip(2),
-            let fragment = cursor.readUInt16(), cursor.skip(1), let proto = cursor.readUInt8(),
-            cursor.skip(2), let source = cursor.readUInt32(), let destination = cursor.readUInt32()
-        else { return .skipped(.truncated) }
+        // The fixed part of the header: one length check, then the fields where they lie.
+        guard bytes.count >= 20 else { return .skipped(.truncated) }
+        let totalLength = load16(bytes, 2), fragment = load16(bytes, 6), proto = bytes[9]
+        let source = load32(bytes, 12), destination = load32(bytes, 16)
         guard Int(totalLength) >= headerLength else {
             // Some offloaded captures carry total length 0; fall back to what was captured.
             if totalLength == 0 && bytes.count >= headerLength {
@@ -192,12 +202,11 @@ public enum PacketDecoder {
         _ bytes: UnsafeRawBufferPointer, missing: Int, source: IPAddress, destination: IPAddress,
         frame: CapturedFrame
     ) -> DecodedPacket {
-        var cursor = ByteCursor(bytes)
-        guard let sourcePort = cursor.readUInt16(), let destinationPort = cursor.readUInt16(),
-            let sequence = cursor.readUInt32(), let acknowledgement = cursor.readUInt32(),
-            let offsetByte = cursor.readUInt8(), let flagByte = cursor.readUInt8(),
-            let window = cursor.readUInt16()
-        else { return .skipped(.truncated) }
+        // Ports, sequence numbers, offset, flags and window: the first 16 octets.
+        guard bytes.count >= 16 else { return .skipped(.truncated) }
+        let sourcePort = load16(bytes, 0), destinationPort = load16(bytes, 2)
+        let sequence = load32(bytes, 4), acknowledgement = load32(bytes, 8)
+        let offsetByte = bytes[12], flagByte = bytes[13], window = load16(bytes, 14)
         let headerLength = Int(offsetByte >> 4) * 4
         guard headerLength >= 20 else { return .skipped(.malformed) }
         let payload: UnsafeRawBufferPointer

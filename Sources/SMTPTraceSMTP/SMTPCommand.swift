@@ -16,19 +16,30 @@ public struct SMTPCommand: Sendable, Equatable {
 
     /// Parses a line's bytes (no CR/LF). Invalid UTF-8 in the argument becomes U+FFFD.
     public static func parse(_ bytes: some Collection<UInt8>) -> SMTPCommand {
-        var verbBytes: [UInt8] = []
-        var index = bytes.startIndex
-        while index != bytes.endIndex, bytes[index] != 0x20, verbBytes.count < 32 {
-            verbBytes.append(bytes[index])
-            index = bytes.index(after: index)
+        if let parsed = bytes.withContiguousStorageIfAvailable({ parse(octets: $0) }) { return parsed }
+        return Array(bytes).withUnsafeBufferPointer { parse(octets: $0) }
+    }
+
+    /// The verb is read in place (at most 32 octets looked at), upper-cased into a small
+    /// string: no array per line.
+    static func parse(octets bytes: UnsafeBufferPointer<UInt8>) -> SMTPCommand {
+        var verbLength = 0
+        var lettersOnly = true
+        while verbLength < bytes.count, bytes[verbLength] != 0x20, verbLength < 32 {
+            if !isASCIILetter(bytes[verbLength]) { lettersOnly = false }
+            verbLength += 1
         }
-        let wellFormed = !verbBytes.isEmpty && verbBytes.count <= 16
-            && verbBytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) }
-        let upper = verbBytes.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
-        let verb = String(decoding: upper, as: UTF8.self)
-        var rest = bytes[index...]
-        if let first = rest.first, first == 0x20 { rest = rest.dropFirst() }
-        var argument = String(decoding: rest, as: UTF8.self)
+        let wellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
+        let verb = String(unsafeUninitializedCapacity: verbLength) { out in
+            for i in 0..<verbLength {
+                let b = bytes[i]
+                out[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b
+            }
+            return verbLength
+        }
+        var rest = verbLength
+        if rest < bytes.count, bytes[rest] == 0x20 { rest += 1 }
+        var argument = String(decoding: UnsafeBufferPointer(rebasing: bytes[rest...]), as: UTF8.self)
         if verb == "AUTH" {
             // Keep the mechanism, never an initial response.
             argument = String(argument.split(separator: " ", maxSplits: 1).first ?? "")
@@ -48,13 +59,24 @@ public struct SMTPReplyLine: Sendable, Equatable {
     /// `nil` when the line does not start with a three-digit code followed by `-`, a space or
     /// the end of the line.
     public static func parse(_ bytes: some Collection<UInt8>) -> SMTPReplyLine? {
-        let array = Array(bytes.prefix(4))
-        guard array.count >= 3,
-            (0x32...0x35).contains(array[0]), (0x30...0x39).contains(array[1]), (0x30...0x39).contains(array[2])
+        // The first four octets, read without copying them out.
+        var head: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+        var count = 0
+        for b in bytes.prefix(4) {
+            switch count {
+            case 0: head.0 = b
+            case 1: head.1 = b
+            case 2: head.2 = b
+            default: head.3 = b
+            }
+            count += 1
+        }
+        guard count >= 3,
+            (0x32...0x35).contains(head.0), (0x30...0x39).contains(head.1), (0x30...0x39).contains(head.2)
         else { return nil }
-        let code = Int(array[0] - 0x30) * 100 + Int(array[1] - 0x30) * 10 + Int(array[2] - 0x30)
-        if array.count == 3 { return SMTPReplyLine(code: code, isLast: true, text: "") }
-        switch array[3] {
+        let code = Int(head.0 - 0x30) * 100 + Int(head.1 - 0x30) * 10 + Int(head.2 - 0x30)
+        if count == 3 { return SMTPReplyLine(code: code, isLast: true, text: "") }
+        switch head.3 {
         case 0x2D: return SMTPReplyLine(code: code, isLast: false, text: String(decoding: bytes.dropFirst(4), as: UTF8.self))
         case 0x20: return SMTPReplyLine(code: code, isLast: true, text: String(decoding: bytes.dropFirst(4), as: UTF8.self))
         default: return nil

@@ -484,15 +484,27 @@ extension SMTPConversation {
     }
 
     /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…).
+    /// On octets, as `path(after:in:)`: the words are cut at ASCII spaces only.
     static func parameters(after prefix: StaticString, in argument: String) -> [String] {
-        var rest = Substring(argument)
-        if rest.hasPrefixIgnoringASCIICase(prefix) { rest = rest.dropFirst(prefix.utf8CodeUnitCount) }
-        rest = rest.drop { $0 == " " }
-        if rest.first == "<", let close = rest.firstIndex(of: ">") {
-            rest = rest[rest.index(after: close)...]
+        let utf8 = argument.utf8
+        var i = utf8.startIndex
+        if argument.hasPrefixIgnoringASCIICase(prefix) { i = utf8.index(i, offsetBy: prefix.utf8CodeUnitCount) }
+        while i != utf8.endIndex, utf8[i] == 0x20 { i = utf8.index(after: i) }
+        if i != utf8.endIndex, utf8[i] == UInt8(ascii: "<"), let close = utf8[i...].firstIndex(of: UInt8(ascii: ">")) {
+            i = utf8.index(after: close)
         } else {
-            rest = rest.drop { $0 != " " }
+            while i != utf8.endIndex, utf8[i] != 0x20 { i = utf8.index(after: i) }
         }
-        return rest.split(separator: " ").prefix(16).map(String.init)
+        var words: [String] = []
+        var start = i
+        while start != utf8.endIndex && words.count < 16 {
+            while start != utf8.endIndex, utf8[start] == 0x20 { start = utf8.index(after: start) }
+            guard start != utf8.endIndex else { break }
+            var end = start
+            while end != utf8.endIndex, utf8[end] != 0x20 { end = utf8.index(after: end) }
+            words.append(String(argument[start..<end]))
+            start = end
+        }
+        return words
     }
 }

@@ -5,7 +5,14 @@ import SMTPTraceTCP
 /// with what it answers.
 extension SMTPConversation {
     /// Reply codes that answer one command only.
-    static let onlyAnswers: [Int: String] = [354: "DATA", 334: "AUTH", 221: "QUIT"]
+    static func onlyAnswers(_ code: Int) -> String? {
+        switch code {
+        case 354: "DATA"
+        case 334: "AUTH"
+        case 221: "QUIT"
+        default: nil
+        }
+    }
 
     func serverLine(_ info: FramedLine, bytes: [UInt8]) {
         let side = Direction.serverToClient
@@ -41,15 +48,15 @@ extension SMTPConversation {
             partialReply = nil
             completeReply(partial)
         }
-        if var partial = partialReply {
-            partial.lines += 1
-            if line.code != partial.code { partial.inconsistent = true }
-            if info.frame != partial.lastFrame {
-                partial.packets += 1
-                partial.lastFrame = info.frame
+        if partialReply != nil {
+            // Changed in place: a copy would copy its list of lines on every append.
+            partialReply!.lines += 1
+            if line.code != partialReply!.code { partialReply!.inconsistent = true }
+            if info.frame != partialReply!.lastFrame {
+                partialReply!.packets += 1
+                partialReply!.lastFrame = info.frame
             }
-            if partial.extensions.count < 64 { partial.extensions.append(line.text) }
-            partialReply = partial
+            if partialReply!.extensions.count < 64 { partialReply!.extensions.append(line.text) }
         } else {
             clientLineDuringPartialReply = false
             partialReply = PartialReply(code: line.code, text: line.text, frame: info.frame,
@@ -90,7 +97,7 @@ extension SMTPConversation {
         } else if let data = inTransit, pending.first != .command(data) {
             // Nothing of the client's is awaiting a reply but the message it is sending.
             target = .duringData(data)
-        } else if let verb = Self.onlyAnswers[partial.code], let match = pendingCommand(verb, behindFront: true) {
+        } else if let verb = Self.onlyAnswers(partial.code), let match = pendingCommand(verb, behindFront: true) {
             // Only DATA is answered by 354 (AUTH by 334, QUIT by 221): the replies to the
             // commands queued before it never came, and pairing resumes here.
             while let front = pending.popFirst(), front != .command(match) {}
