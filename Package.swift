@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "SMTPTraceReports",
             dependencies: [
-                "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
+                "CByteScan", "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP",
                 "SMTPTraceFindings",
             ],
             swiftSettings: hotPath

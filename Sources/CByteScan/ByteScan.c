@@ -64,6 +64,28 @@ done:
     return found;
 }
 
+_Bool byte_scan_is_plain_json_text(const uint8_t *bytes, size_t count) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i del = _mm_set1_epi8(0x7F);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    for (; i + 16 <= count; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(bytes + i));
+        // Signed comparison: octets 0x80-0xFF are negative, so "below 0x20" catches them too.
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+        if (_mm_movemask_epi8(bad) != 0) return 0;
+    }
+#endif
+    for (; i < count; i++) {
+        uint8_t b = bytes[i];
+        if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') return 0;
+    }
+    return 1;
+}
+
 void byte_scan_prefetch(const void *bytes, size_t count) {
     const char *p = (const char *)bytes;
     for (size_t at = 0; at < count; at += 64) __builtin_prefetch(p + at, 0, 3);

@@ -24,6 +24,10 @@ typedef struct {
 /// line (or that `count` cuts), which is not counted.
 byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t count, size_t max_length);
 
+/// Whether `bytes[0..<count]` is printable ASCII other than '"' and '\\' (0x20-0x7E): text
+/// that goes into a JSON string as it is.
+_Bool byte_scan_is_plain_json_text(const uint8_t *bytes, size_t count);
+
 /// Asks the processor to start loading `count` octets at `bytes` into its caches (a hint: it
 /// never faults, and reads nothing the caller may not read).
 void byte_scan_prefetch(const void *bytes, size_t count);
