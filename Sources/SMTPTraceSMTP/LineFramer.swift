@@ -210,7 +210,7 @@ public struct LineFramer {
         }
         pendingCR = run[run.count - 1] == 0x0D
         let room = keepLimit - line.count
-        if room > 0 { line.append(contentsOf: run.prefix(room)) }
+        if room > 0 { line.append(contentsOf: UnsafeRawBufferPointer(rebasing: run[..<min(room, run.count)])) }
         pendingLength += run.count
     }
 
