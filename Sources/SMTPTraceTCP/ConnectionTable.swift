@@ -5,17 +5,18 @@ import SMTPTracePackets
 ///
 /// Written by hand because it is looked up for every packet: the standard `Dictionary` hashes
 /// each key with seeded SipHash, several times the cost of the rest of the lookup. Here the
-/// key's own mixed word (`ConnectionKey.mixed`) is the hash, kept in the entry beside its key
-/// and value (one cache line), so that a probe compares one word before it compares addresses.
+/// key's own mixed word (`ConnectionKey.mixed`) is the hash, kept beside its key, so that a
+/// probe compares one word before it compares addresses. Hashes and keys are plain values in
+/// one array (probing never retains anything); the values are in another.
 public struct ConnectionTable<Value> {
     struct Entry {
         /// The key's hash with the low bit set, or 0 for an empty slot.
         var hash: UInt64
         var key: ConnectionKey
-        var value: Value?
     }
 
     private var entries: [Entry]
+    private var slots: [Value?]
     public private(set) var count = 0
     private static var emptyKey: ConnectionKey {
         let nowhere = Endpoint(address: .v4(0), port: 0)
@@ -25,13 +26,14 @@ public struct ConnectionTable<Value> {
     public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
-        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey, value: nil), count: size)
+        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey), count: size)
+        slots = Array(repeating: nil, count: size)
     }
 
     public var isEmpty: Bool { count == 0 }
 
     /// Every value, in no particular order.
-    public var values: [Value] { entries.compactMap { $0.value } }
+    public var values: [Value] { slots.compactMap { $0 } }
 
     @inline(__always)
     private static func hash(_ key: ConnectionKey) -> UInt64 { key.mixed | 1 }
@@ -55,7 +57,7 @@ public struct ConnectionTable<Value> {
 
     public subscript(key: ConnectionKey) -> Value? {
         let (index, found) = slot(of: key, hash: Self.hash(key))
-        return found ? entries[index].value : nil
+        return found ? slots[index] : nil
     }
 
     /// Adds or replaces the value under `key`.
@@ -64,7 +66,8 @@ public struct ConnectionTable<Value> {
         let hash = Self.hash(key)
         let (index, found) = slot(of: key, hash: hash)
         if !found { count += 1 }
-        entries[index] = Entry(hash: hash, key: key, value: value)
+        entries[index] = Entry(hash: hash, key: key)
+        slots[index] = value
     }
 
     /// Removes the value under `key`; false when there was none.
@@ -81,21 +84,24 @@ public struct ConnectionTable<Value> {
             // `next` may fill the hole if its home is not cyclically within (index, next].
             if (next - home) & mask >= (next - index) & mask {
                 entries[index] = entries[next]
+                slots[index] = slots[next]
                 index = next
             }
             next = (next + 1) & mask
         }
-        entries[index] = Entry(hash: 0, key: Self.emptyKey, value: nil)
+        entries[index] = Entry(hash: 0, key: Self.emptyKey)
+        slots[index] = nil
         count -= 1
         return true
     }
 
     private mutating func grow() {
-        let old = entries
-        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey, value: nil), count: old.count * 2)
+        let (oldEntries, oldSlots) = (entries, slots)
+        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey), count: oldEntries.count * 2)
+        slots = Array(repeating: nil, count: oldEntries.count * 2)
         count = 0
-        for entry in old where entry.hash != 0 {
-            insert(entry.value!, for: entry.key)
+        for i in oldEntries.indices where oldEntries[i].hash != 0 {
+            insert(oldSlots[i]!, for: oldEntries[i].key)
         }
     }
 }
