@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The most recently delivered bytes of one direction that the peer has not acknowledged yet,
 /// kept so that a retransmission or an overlapping segment can be compared with what was
 /// delivered first ("first copy wins", but a different second copy is counted).
@@ -75,11 +81,20 @@ struct RecentBytes {
         let length = min(bytes.count - from, count - position)
         var differing = 0
         storage.withUnsafeBytes { ring in
+            // At most two contiguous runs of the ring; each is compared with memcmp first
+            // (a retransmission is nearly always identical), octet by octet only if it differs.
             var index = (head + position) % ring.count
-            for i in 0..<length {
-                if ring[index] != bytes[from + i] { differing += 1 }
-                index += 1
-                if index == ring.count { index = 0 }
+            var done = 0
+            while done < length {
+                let run = min(length - done, ring.count - index)
+                let kept = ring.baseAddress! + index, sent = bytes.baseAddress! + from + done
+                if memcmp(kept, sent, run) != 0 {
+                    for i in 0..<run where kept.load(fromByteOffset: i, as: UInt8.self) != sent.load(fromByteOffset: i, as: UInt8.self) {
+                        differing += 1
+                    }
+                }
+                done += run
+                index = 0
             }
         }
         return (length, differing)
