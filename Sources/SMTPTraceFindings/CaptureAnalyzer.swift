@@ -224,12 +224,12 @@ public final class CaptureAnalyzer {
             self.shardOutput?(.sessionStarted(self.order(firstFrame: firstFrame), localID: id))
         }
         smtp.sessionEnded = { [unowned self] record in
-            let findings = SessionRules.evaluate(record, liveCapture: configuration.smtp.liveCapture)
             if let shardOutput = self.shardOutput {
-                shardOutput(.sessionEnded(self.order(firstFrame: record.firstFrame), record, findings))
+                // A shard's sessions are judged by the merge, once numbered for the capture.
+                shardOutput(.sessionEnded(self.order(firstFrame: record.firstFrame), record))
                 return
             }
-            collector.end(record, findings: findings)
+            collector.end(record, findings: SessionRules.evaluate(record, liveCapture: configuration.smtp.liveCapture))
         }
     }
 

@@ -27,16 +27,17 @@ public struct EventOrder: Comparable, Sendable {
 }
 
 /// What one shard's analyzer hands to the merge, in its own order. Session ids are the
-/// shard's own until the merge numbers them for the whole capture.
+/// shard's own until the merge numbers them for the whole capture; a session's findings are
+/// made by the merge, after numbering (the rules read the record only).
 public enum ShardEvent: Sendable {
     case sessionStarted(EventOrder, localID: Int)
-    case sessionEnded(EventOrder, SMTPSessionRecord, [Finding])
+    case sessionEnded(EventOrder, SMTPSessionRecord)
     /// The findings of a connection on an SMTP port that carried no SMTP.
     case connectionEnded(EventOrder, [Finding])
 
     var order: EventOrder {
         switch self {
-        case .sessionStarted(let o, _), .sessionEnded(let o, _, _), .connectionEnded(let o, _): o
+        case .sessionStarted(let o, _), .sessionEnded(let o, _), .connectionEnded(let o, _): o
         }
     }
 }
@@ -65,8 +66,10 @@ public final class ShardMerge {
     private var globalIDs: [[Int: Int]]
     private var sessionsStarted = 0
     private let collector: CaptureAnalyzer.Collector
+    private let liveCapture: Bool
 
-    public init(shards: Int, retention: Retention) {
+    public init(shards: Int, retention: Retention, liveCapture: Bool = false) {
+        self.liveCapture = liveCapture
         queues = Array(repeating: [], count: shards)
         heads = Array(repeating: 0, count: shards)
         watermarks = Array(repeating: 0, count: shards)
@@ -112,11 +115,11 @@ public final class ShardMerge {
         case .sessionStarted(_, let localID):
             sessionsStarted += 1
             globalIDs[shard][localID] = sessionsStarted
-        case .sessionEnded(_, var record, var findings):
-            let id = globalIDs[shard].removeValue(forKey: record.id) ?? 0
-            record.id = id
-            for i in findings.indices where findings[i].session != nil { findings[i].session = id }
-            collector.end(record, findings: findings)
+        case .sessionEnded(_, var record):
+            record.id = globalIDs[shard].removeValue(forKey: record.id) ?? 0
+            // The rules run here, on the merging thread, which has time to spare while the
+            // shards analyse; numbered first, their findings carry the capture-wide id.
+            collector.end(record, findings: SessionRules.evaluate(record, liveCapture: liveCapture))
         case .connectionEnded(_, let findings):
             collector.endConnection(findings: findings)
         }

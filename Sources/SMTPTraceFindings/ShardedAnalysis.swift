@@ -108,7 +108,8 @@ public final class ShardedAnalysis {
         self.configuration = configuration
         self.shardCount = max(1, shards)
         self.blockBytes = blockBytes
-        self.merge = ShardMerge(shards: shardCount, retention: configuration.retention)
+        self.merge = ShardMerge(shards: shardCount, retention: configuration.retention,
+                                liveCapture: configuration.smtp.liveCapture)
         self.outbox = Outbox(shards: shardCount)
         for _ in 0..<shardCount {
             let channel = Channel()
