@@ -137,39 +137,12 @@ public final class ShardedAnalysis {
 
         var packets = PacketStatistics()
         var warnings: [CaptureError] = []
-        var now = CaptureTimestamp.zero
-        var sweeps = SweepSchedule()
         do {
-            while let frame = try source.next() {
-                if let segment = packets.decode(frame) {
-                    if now < segment.timestamp { now = segment.timestamp }
-                    if sweeps.isDue(now: now) {
-                        // Before the frame, as one table sweeps before taking it; every shard
-                        // gets it, and its work so far.
-                        for shard in 0..<shardCount {
-                            current[shard].items.append(.sweep(now: now, frame: frame.number))
-                            hand(shard, watermark: framesRead)
-                        }
-                    }
-                    let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % UInt64(shardCount))
-                    if !current[shard].append(segment) {
-                        hand(shard, watermark: framesRead)
-                        if !current[shard].append(segment) {
-                            // Larger than a whole block: a block of its own, handed over at
-                            // once and freed after use (the fresh block stays current).
-                            let large = Block(capacity: max(64, segment.payload.count), recyclable: false)
-                            _ = large.append(segment)
-                            give(large, to: shard, watermark: framesRead)
-                        }
-                    }
-                }
-                framesRead = frame.number
-                if framesRead & 0xFFFF == 0 {
-                    // Let slow shards' watermarks move, so the merge never waits long.
-                    for shard in 0..<shardCount { hand(shard, watermark: framesRead) }
-                    progress?(self)
-                }
-                if framesRead & 0xFFF == 0 { collect(waiting: false) }
+            if let reader = (source as? MergedFrameSource)?.onlyReader {
+                // One file: read straight from it, with no merge step and no dynamic call per frame.
+                try deal(reader, packets: &packets, progress: progress)
+            } else {
+                try deal(source, packets: &packets, progress: progress)
             }
         } catch {
             warnings.append(error)
@@ -182,6 +155,48 @@ public final class ShardedAnalysis {
         while !merge.isDrained { collect(waiting: true) }
         let shards = outbox.finished.map { $0 ?? (TCPStatistics(), 0) }
         return merge.result(packets: packets, shards: shards, warnings: warnings)
+    }
+
+    /// Reads, decodes and deals out every frame; specialised for a concrete source.
+    private func deal<Source: FrameSource>(
+        _ source: Source, packets: inout PacketStatistics, progress: ((ShardedAnalysis) -> Void)?
+    ) throws(CaptureError) {
+        var now = CaptureTimestamp.zero
+        var sweeps = SweepSchedule()
+        let shards = UInt64(shardCount)
+        while let frame = try source.next() {
+            if let segment = packets.decode(frame) {
+                if now < segment.timestamp { now = segment.timestamp }
+                if sweeps.isDue(now: now) {
+                    // Before the frame, as one table sweeps before taking it; every shard
+                    // gets it, and its work so far.
+                    for shard in 0..<shardCount {
+                        current[shard].items.append(.sweep(now: now, frame: frame.number))
+                        hand(shard, watermark: framesRead)
+                    }
+                }
+                let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % shards)
+                // Not retained: `current` holds the block for as long as this looks at it.
+                unowned(unsafe) let block = current[shard]
+                if !block.append(segment) {
+                    hand(shard, watermark: framesRead)
+                    if !current[shard].append(segment) {
+                        // Larger than a whole block: a block of its own, handed over at
+                        // once and freed after use (the fresh block stays current).
+                        let large = Block(capacity: max(64, segment.payload.count), recyclable: false)
+                        _ = large.append(segment)
+                        give(large, to: shard, watermark: framesRead)
+                    }
+                }
+            }
+            framesRead = frame.number
+            if framesRead & 0xFFFF == 0 {
+                // Let slow shards' watermarks move, so the merge never waits long.
+                for shard in 0..<shardCount { hand(shard, watermark: framesRead) }
+                progress?(self)
+            }
+            if framesRead & 0xFFF == 0 { collect(waiting: false) }
+        }
     }
 
     /// Sessions found so far (for progress).
