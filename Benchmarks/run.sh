@@ -23,7 +23,8 @@
 #   3. times, with `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS KiB), after one warm-up
 #      run each: the floor (a bare pcap_next_ex loop), `smtp-trace --threads 1 --json FILE > /dev/null`
 #      (single-threaded: the figure the ratios use), `smtp-trace --threads 2 --json FILE` (one
-#      thread reads, deals connections out and writes; the other analyses them), and
+#      thread reads, deals connections out, applies the rules and writes; the other
+#      reassembles and decodes), and
 #      on the 1G file only tshark's SMTP dissection
 #      (`tshark -n -r FILE -Y smtp -T fields -e frame.number -e smtp.req.command
 #      -e smtp.response.code > /dev/null`);
@@ -356,7 +357,7 @@ if ((${#SIZE_LIST[@]} > 1)); then
 fi
 echo "$rss_line"
 if ((TWO_THREADS)); then
-    line="one file on two cores (smtp-trace --threads 2 --json: reading, dealing out and writing on one thread, analysis on the other; same output):"
+    line="one file on two cores (smtp-trace --threads 2 --json: reading, dealing out, rules and writing on one thread, reassembly and decoding on the other; same output):"
     for label in "${SIZE_LIST[@]}"; do
         line+="  $label $(printf '%.2f' "${MED[two-cores,$label]}") s, x$(num '%.2f' "${MED[smtp-trace,$label]} / ${MED[two-cores,$label]}"), $(mib "${RSS[two-cores,$label]}") MiB"
     done
