@@ -90,24 +90,25 @@ public func enhancedStatusCode(in text: String, replyCode: Int) -> String? {
     // class "." subject "." detail, each of subject and detail 1-3 digits, then a space or
     // the end; the class must be the reply's (RFC 3463 §2). Read on octets: most texts fail
     // at the first one.
-    let utf8 = text.utf8
-    var index = utf8.startIndex
-    guard index != utf8.endIndex, utf8[index] == UInt8(ascii: "0") + UInt8(clamping: replyCode / 100),
-        [2, 4, 5].contains(replyCode / 100)
-    else { return nil }
-    index = utf8.index(after: index)
-    for _ in 0..<2 {
-        guard index != utf8.endIndex, utf8[index] == UInt8(ascii: ".") else { return nil }
-        index = utf8.index(after: index)
-        var digits = 0
-        while index != utf8.endIndex, utf8[index] >= 0x30, utf8[index] <= 0x39 {
-            digits += 1
-            index = utf8.index(after: index)
+    guard [2, 4, 5].contains(replyCode / 100) else { return nil }
+    var copy = text
+    return copy.withUTF8 { octets -> String? in
+        var index = 0
+        guard index < octets.count, octets[index] == UInt8(ascii: "0") + UInt8(clamping: replyCode / 100) else { return nil }
+        index += 1
+        for _ in 0..<2 {
+            guard index < octets.count, octets[index] == UInt8(ascii: ".") else { return nil }
+            index += 1
+            var digits = 0
+            while index < octets.count, octets[index] >= 0x30, octets[index] <= 0x39 {
+                digits += 1
+                index += 1
+            }
+            guard digits >= 1, digits <= 3 else { return nil }
         }
-        guard digits >= 1, digits <= 3 else { return nil }
+        guard index == octets.count || octets[index] == 0x20 else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: octets[..<index]), as: UTF8.self)
     }
-    guard index == utf8.endIndex || utf8[index] == 0x20 else { return nil }
-    return String(text[..<index])
 }
 
 extension StringProtocol {

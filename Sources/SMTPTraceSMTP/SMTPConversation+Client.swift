@@ -470,41 +470,53 @@ extension SMTPConversation {
     /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets.
     static func path(after prefix: StaticString, in argument: String) -> String {
         // On octets: `<`, `>` and spaces are ASCII, so cutting there keeps UTF-8 whole.
-        let utf8 = argument.utf8
-        var start = utf8.startIndex
-        if argument.hasPrefixIgnoringASCIICase(prefix) { start = utf8.index(start, offsetBy: prefix.utf8CodeUnitCount) }
-        while start != utf8.endIndex, utf8[start] == 0x20 { start = utf8.index(after: start) }
-        if start != utf8.endIndex, utf8[start] == UInt8(ascii: "<"),
-            let close = utf8[start...].firstIndex(of: UInt8(ascii: ">"))
-        {
-            return String(argument[utf8.index(after: start)..<close])
+        var text = argument
+        return text.withUTF8 { octets in
+            var start = skipPrefix(prefix, in: octets)
+            while start < octets.count, octets[start] == 0x20 { start += 1 }
+            if start < octets.count, octets[start] == UInt8(ascii: "<"),
+                let close = octets[start...].firstIndex(of: UInt8(ascii: ">"))
+            {
+                return String(decoding: UnsafeBufferPointer(rebasing: octets[(start + 1)..<close]), as: UTF8.self)
+            }
+            let end = octets[start...].firstIndex(of: 0x20) ?? octets.count
+            return String(decoding: UnsafeBufferPointer(rebasing: octets[start..<end]), as: UTF8.self)
         }
-        let end = utf8[start...].firstIndex(of: 0x20) ?? utf8.endIndex
-        return String(argument[start..<end])
     }
 
-    /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…).
-    /// On octets, as `path(after:in:)`: the words are cut at ASCII spaces only.
+    /// Where the text after `prefix` (ASCII, compared without case) starts: 0 without it.
+    static func skipPrefix(_ prefix: StaticString, in octets: UnsafeBufferPointer<UInt8>) -> Int {
+        let length = prefix.utf8CodeUnitCount
+        guard octets.count >= length else { return 0 }
+        let wanted = prefix.utf8Start
+        for i in 0..<length {
+            let b = octets[i], w = wanted[i]
+            if b != w && !(isASCIILetter(b) && b ^ 0x20 == w) { return 0 }
+        }
+        return length
+    }
+
+    /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), on
+    /// octets as `path(after:in:)`: the words are cut at ASCII spaces only.
     static func parameters(after prefix: StaticString, in argument: String) -> [String] {
-        let utf8 = argument.utf8
-        var i = utf8.startIndex
-        if argument.hasPrefixIgnoringASCIICase(prefix) { i = utf8.index(i, offsetBy: prefix.utf8CodeUnitCount) }
-        while i != utf8.endIndex, utf8[i] == 0x20 { i = utf8.index(after: i) }
-        if i != utf8.endIndex, utf8[i] == UInt8(ascii: "<"), let close = utf8[i...].firstIndex(of: UInt8(ascii: ">")) {
-            i = utf8.index(after: close)
-        } else {
-            while i != utf8.endIndex, utf8[i] != 0x20 { i = utf8.index(after: i) }
+        var text = argument
+        return text.withUTF8 { octets in
+            var i = skipPrefix(prefix, in: octets)
+            while i < octets.count, octets[i] == 0x20 { i += 1 }
+            if i < octets.count, octets[i] == UInt8(ascii: "<"), let close = octets[i...].firstIndex(of: UInt8(ascii: ">")) {
+                i = close + 1
+            } else {
+                while i < octets.count, octets[i] != 0x20 { i += 1 }
+            }
+            var words: [String] = []
+            while i < octets.count && words.count < 16 {
+                while i < octets.count, octets[i] == 0x20 { i += 1 }
+                guard i < octets.count else { break }
+                let start = i
+                while i < octets.count, octets[i] != 0x20 { i += 1 }
+                words.append(String(decoding: UnsafeBufferPointer(rebasing: octets[start..<i]), as: UTF8.self))
+            }
+            return words
         }
-        var words: [String] = []
-        var start = i
-        while start != utf8.endIndex && words.count < 16 {
-            while start != utf8.endIndex, utf8[start] == 0x20 { start = utf8.index(after: start) }
-            guard start != utf8.endIndex else { break }
-            var end = start
-            while end != utf8.endIndex, utf8[end] != 0x20 { end = utf8.index(after: end) }
-            words.append(String(argument[start..<end]))
-            start = end
-        }
-        return words
     }
 }

@@ -172,7 +172,9 @@ extension SMTPConversation {
             case "EHLO":
                 if positive {
                     record.extensions = partial.extensions.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
-                    pipeliningAdvertised = record.extensions.contains { $0.uppercased() == "PIPELINING" }
+                    pipeliningAdvertised = record.extensions.contains {
+                        $0.utf8.count == 10 && $0.hasPrefixIgnoringASCIICase("PIPELINING")
+                    }
                 }
             case "MAIL":
                 if let t = commandTransaction[i] { record.transactions[t].mailReply = partial.code }

@@ -1,0 +1,15 @@
+/// Command index → a small number (a transaction, a recipient slot), for the commands of one
+/// session: an array indexed by command, not a hashed dictionary (set and read for every
+/// MAIL, RCPT, DATA and their replies).
+struct CommandIndexMap {
+    private var values: [Int32] = []
+
+    subscript(command: Int) -> Int? {
+        get { command >= 0 && command < values.count && values[command] >= 0 ? Int(values[command]) : nil }
+        set {
+            guard command >= 0 else { return }
+            if command >= values.count { values.append(contentsOf: repeatElement(-1, count: command + 1 - values.count)) }
+            values[command] = newValue.map { Int32(clamping: $0) } ?? -1
+        }
+    }
+}
