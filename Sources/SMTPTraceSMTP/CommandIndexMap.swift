@@ -8,7 +8,10 @@ struct CommandIndexMap {
         get { command >= 0 && command < values.count && values[command] >= 0 ? Int(values[command]) : nil }
         set {
             guard command >= 0 else { return }
-            if command >= values.count { values.append(contentsOf: repeatElement(-1, count: command + 1 - values.count)) }
+            if command >= values.count {
+                if values.isEmpty { values.reserveCapacity(16) }
+                values.append(contentsOf: repeatElement(-1, count: command + 1 - values.count))
+            }
             values[command] = newValue.map { Int32(clamping: $0) } ?? -1
         }
     }

@@ -417,8 +417,11 @@ extension SMTPConversation {
         }
         commitHeader()
         guard let colon = bytes.firstIndex(of: 0x3A), let name = Self.reportedHeaderName(bytes[..<colon]) else { return }
-        let value = String(decoding: bytes[(colon + 1)...], as: UTF8.self).trimmingSpaces
-        currentHeader = (name, value)
+        // Trimmed as octets, then decoded once.
+        var start = colon + 1, end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        currentHeader = (name, String(decoding: bytes[start..<end], as: UTF8.self))
     }
 
     func commitHeader() {

@@ -121,6 +121,10 @@ public final class SMTPConversation {
         self.limits = limits
         self.clientFramer = LineFramer(keepLimit: limits.commandKeep)
         self.serverFramer = LineFramer(keepLimit: limits.commandKeep)
+        // A plain session has about eight commands and ten replies: room for them at once
+        // instead of four reallocations each.
+        self.record.commands.reserveCapacity(8)
+        self.record.replies.reserveCapacity(10)
         if record.implicitTLS {
             // Port 465: TLS from the first byte, unless the first byte says otherwise (some
             // servers speak plain SMTP there).
