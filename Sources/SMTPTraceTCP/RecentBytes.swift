@@ -109,17 +109,19 @@ struct RecentBytes {
     }
 
     private mutating func grow(to capacity: Int) {
-        var bigger = [UInt8](repeating: 0, count: capacity)
-        if count > 0 {
-            storage.withUnsafeBytes { ring in
-                bigger.withUnsafeMutableBytes { out in
+        // Not zeroed first: only octets written by `append` are ever read.
+        let bigger = [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
+            if count > 0 {
+                storage.withUnsafeBytes { ring in
                     let first = min(count, ring.count - head)
-                    out.baseAddress!.copyMemory(from: ring.baseAddress!.advanced(by: head), byteCount: first)
+                    UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: ring.baseAddress!.advanced(by: head), byteCount: first)
                     if count > first {
-                        out.baseAddress!.advanced(by: first).copyMemory(from: ring.baseAddress!, byteCount: count - first)
+                        UnsafeMutableRawPointer(out.baseAddress!).advanced(by: first)
+                            .copyMemory(from: ring.baseAddress!, byteCount: count - first)
                     }
                 }
             }
+            initialized = capacity
         }
         storage = bigger
         head = 0
