@@ -64,13 +64,9 @@ public final class JSONWriter {
     /// An object member's key. Keys are the schema's own ASCII names, never wire text.
     public func key(_ name: StaticString) {
         separate()
-        let length = name.utf8CodeUnitCount
-        reserve(length + 3)
-        storage[count] = UInt8(ascii: "\"")
-        (storage + count + 1).update(from: name.utf8Start, count: length)
-        storage[count + 1 + length] = UInt8(ascii: "\"")
-        storage[count + 2 + length] = UInt8(ascii: ":")
-        count += length + 3
+        appendQuoted(name, reserving: 1)
+        storage[count] = UInt8(ascii: ":")
+        count += 1
         afterKey = true
     }
 
@@ -118,12 +114,7 @@ public final class JSONWriter {
     /// escape, so copied without the check wire text gets.
     public func constant(_ text: StaticString) {
         separate()
-        let length = text.utf8CodeUnitCount
-        reserve(length + 2)
-        storage[count] = UInt8(ascii: "\"")
-        (storage + count + 1).update(from: text.utf8Start, count: length)
-        storage[count + 1 + length] = UInt8(ascii: "\"")
-        count += length + 2
+        appendQuoted(text, reserving: 0)
     }
 
     /// An IP address as a string (IPv4 formatted in place: one per endpoint of every record).
@@ -231,6 +222,17 @@ public final class JSONWriter {
         guard depth > 0 else { return }
         let bit: UInt64 = 1 << UInt64(min(depth, 63))
         if hasMember & bit != 0 { appendByte(UInt8(ascii: ",")) } else { hasMember |= bit }
+    }
+
+    /// `"text"` for schema-defined ASCII (no escaping), with room for `extra` octets after it.
+    @inline(__always)
+    private func appendQuoted(_ text: StaticString, reserving extra: Int) {
+        let length = text.utf8CodeUnitCount
+        reserve(length + 2 + extra)
+        storage[count] = UInt8(ascii: "\"")
+        (storage + count + 1).update(from: text.utf8Start, count: length)
+        storage[count + 1 + length] = UInt8(ascii: "\"")
+        count += length + 2
     }
 
     private func appendLiteral(_ text: StaticString) {

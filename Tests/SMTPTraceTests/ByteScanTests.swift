@@ -6,11 +6,8 @@ struct ByteScanTests {
     /// Printable ASCII other than quote and backslash, at every position of strings long
     /// enough to use the vector loop and its scalar tail.
     @Test func plainJSONTextFollowsTheRule() {
-        var state: UInt64 = 7
-        func random(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var generator = SplitMix64(seed: 7)
+        func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
         var plain = 0, checked = 0
         for _ in 0..<20_000 {
             let length = random(48)
@@ -24,6 +21,6 @@ struct ByteScanTests {
             checked += 1
         }
         #expect(checked == 20_000)
-        #expect(plain == 6_939)  // deterministic: the generator is seeded
+        #expect(plain == 6_914)  // deterministic: the generator is seeded
     }
 }

@@ -121,11 +121,8 @@ struct LineFramerTests {
             }
             return (start, lines)
         }
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func random(_ bound: Int) -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int((state >> 33) % UInt64(bound))
-        }
+        var generator = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
+        func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
         var checked = 0, linesSeen = 0
         for round in 0..<3000 {
             var body: [UInt8] = []
@@ -152,7 +149,7 @@ struct LineFramerTests {
             }
         }
         #expect(checked == 6000)
-        #expect(linesSeen == 10_313)  // deterministic: the generator is seeded
+        #expect(linesSeen == 10_699)  // deterministic: the generator is seeded
     }
 
     @Test func crAtTheEndOfOneSegmentAndLFAtTheStartOfTheNext() {
