@@ -118,6 +118,21 @@ public struct HalfStream {
         checkFIN(emit: emit)
     }
 
+    /// The common case on its own: a segment of new bytes that starts exactly at `nextSequence`,
+    /// with nothing held, no FIN known and the whole payload captured. It is taken (the stream
+    /// moves on past it) and returned as the chunk to deliver; any other segment returns nil
+    /// and must go through `accept`, which does the same for this case in more steps.
+    mutating func takeInOrder(sequence: UInt32, payload: UnsafeRawBufferPointer, frame: UInt64,
+                              timestamp: CaptureTimestamp) -> StreamChunk? {
+        guard started, !finished, finSequence == nil, held.isEmpty, sequence == nextSequence, payload.count > 0
+        else { return nil }
+        let chunk = StreamChunk(bytes: payload, frame: frame, timestamp: timestamp, streamOffset: deliveredBytes)
+        recent.append(payload, at: nextSequence)
+        deliveredBytes += UInt64(payload.count)
+        nextSequence = SequenceNumber.advance(sequence, by: payload.count)
+        return chunk
+    }
+
     /// Delivers the part of a segment beyond `nextSequence`; counts the rest as retransmitted.
     mutating func deliver(
         start: UInt32, payload: UnsafeRawBufferPointer, missing: Int, frame: UInt64,

@@ -230,6 +230,22 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             close(connection, reason: .reset(by: direction))
             return
         }
+        // In-order data with nothing else to do, straight to the consumer: no event callbacks,
+        // no counters to compare (it cannot be a retransmission or out of order).
+        if !connection.ignored, !flags.contains(.fin), !flags.contains(.syn), segment.missingPayloadLength == 0 {
+            let chunk: StreamChunk?
+            if direction == .clientToServer {
+                chunk = connection.toServer.takeInOrder(sequence: segment.sequenceNumber, payload: segment.payload,
+                                                        frame: segment.frameNumber, timestamp: segment.timestamp)
+            } else {
+                chunk = connection.toClient.takeInOrder(sequence: segment.sequenceNumber, payload: segment.payload,
+                                                        frame: segment.frameNumber, timestamp: segment.timestamp)
+            }
+            if let chunk {
+                if forward(.data(direction, chunk), on: connection) == .ignore { ignore(connection) }
+                return
+            }
+        }
         if flags.contains(.fin) && !connection.events.contains(where: { $0.kind == .fin && $0.side == direction }) {
             connection.log(.fin, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
         }
