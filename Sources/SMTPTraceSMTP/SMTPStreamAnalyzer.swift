@@ -122,6 +122,14 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         }
     }
 
+    public func receive(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> StreamDisposition {
+        if connection.consumerSlot >= 0, case .session(let conversation, let roles) = slots[connection.consumerSlot] {
+            conversation.receive(chunk, from: roles.smtpSide(of: direction))
+            return .keepDelivering
+        }
+        return handle(.data(direction, chunk), on: connection)
+    }
+
     private func opened(_ connection: TCPConnection) -> StreamDisposition {
         let serverPort = connection.server.port
         let clientPort = connection.client.port

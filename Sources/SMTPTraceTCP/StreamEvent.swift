@@ -62,4 +62,13 @@ public enum StreamDisposition: Sendable {
 /// Receives ordered bytes and stream events for every connection.
 public protocol TCPStreamConsumer: AnyObject {
     func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition
+    /// In-order bytes, the commonest event, without wrapping them in a `StreamEvent`; the same
+    /// as `handle(.data(direction, chunk), on:)`.
+    func receive(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> StreamDisposition
+}
+
+extension TCPStreamConsumer {
+    public func receive(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> StreamDisposition {
+        handle(.data(direction, chunk), on: connection)
+    }
 }

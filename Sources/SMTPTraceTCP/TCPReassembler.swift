@@ -242,7 +242,8 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
                                                         frame: segment.frameNumber, timestamp: segment.timestamp)
             }
             if let chunk {
-                if forward(.data(direction, chunk), on: connection) == .ignore { ignore(connection) }
+                noteData(chunk.bytes.count, from: direction, on: connection)
+                if consumer.receive(chunk, from: direction, on: connection) == .ignore { ignore(connection) }
                 return
             }
         }
@@ -267,9 +268,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     private func forward(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
         switch event {
         case .data(let direction, let chunk):
-            if connection.fins.contains(where: { $0.side != direction }) {
-                connection.bytesAfterPeerFIN[direction.rawValue] += UInt64(chunk.bytes.count)
-            }
+            noteData(chunk.bytes.count, from: direction, on: connection)
         case .gap(let direction, let missing, let frame, let timestamp):
             connection.log(.gap, direction, frame: frame, timestamp: timestamp, bytes: missing)
             if connection.gaps.count < 64 {
@@ -281,6 +280,14 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             break
         }
         return consumer.handle(event, on: connection)
+    }
+
+    /// Bytes delivered after the other side's FIN are the evidence of a half-open close.
+    @inline(__always)
+    private func noteData(_ count: Int, from direction: Direction, on connection: TCPConnection) {
+        if !connection.fins.isEmpty, connection.fins.contains(where: { $0.side != direction }) {
+            connection.bytesAfterPeerFIN[direction.rawValue] += UInt64(count)
+        }
     }
 
     /// RFC 793 §3.4: a reset is valid when its sequence number is in the window. The window is
