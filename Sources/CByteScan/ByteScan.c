@@ -36,7 +36,7 @@ byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t cou
         uint64_t ends;
         if (block + 64 <= count) {
             // Ahead of the scan: the packet's later lines are often not in the cache yet.
-            __builtin_prefetch(bytes + block + 256, 0, 3);
+            if (block + 320 <= count) __builtin_prefetch(bytes + block + 256, 0, 3);
             ends = line_ends_in_block(bytes + block);
         } else {
             // The tail: the same mask from a scalar loop.

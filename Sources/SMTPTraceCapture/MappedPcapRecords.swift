@@ -16,7 +16,7 @@ import CByteScan
 /// and names the link type) and reads everything this does not take: pcapng, swapped byte
 /// order, old versions, pipes and standard input. The per-record rules follow libpcap's own
 /// (`sf-pcap.c`), messages included, so both paths give the same frames and the same errors.
-struct MappedPcapRecords {
+final class MappedPcapRecords {
     /// One record's header fields and its bytes (valid until the next call).
     struct Record {
         var seconds: Int64
@@ -40,7 +40,10 @@ struct MappedPcapRecords {
     static let recordHeaderBytes = 16
 
     private let descriptor: Int32
-    private let fileSize: Int
+    /// The file's size when last looked at (again at an apparent end: a capture still being
+    /// written may have grown). A file cut shorter while it is read is not supported: touching
+    /// mapped pages past its new end would end the process (SIGBUS).
+    private var fileSize: Int
     private let nanosecondTimestamps: Bool
     private let snapshot: Int
     private let pageSize: Int
@@ -50,10 +53,12 @@ struct MappedPcapRecords {
     /// File offset of the next record.
     private(set) var position = fileHeaderBytes
 
-    /// Opens `path` for mapping when it is a plain classic pcap file; nil sends the caller to
-    /// libpcap. `snapshot` is libpcap's snapshot length for the file (`pcap_snapshot`).
-    init?(path: String, snapshot: Int) {
-        let fd = open(path, O_RDONLY)
+    /// Maps the file libpcap opened (`file`, through a descriptor of its own, so that nothing
+    /// is opened twice: a second open of a named pipe would wait for a writer) when it is a
+    /// plain classic pcap file; nil sends the caller to libpcap. `snapshot` is libpcap's
+    /// snapshot length for the file (`pcap_snapshot`).
+    init?(file: UnsafeMutablePointer<FILE>, snapshot: Int) {
+        let fd = dup(fileno(file))
         guard fd >= 0 else { return nil }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
@@ -79,17 +84,25 @@ struct MappedPcapRecords {
         #endif
     }
 
-    /// Unmaps and closes the file; the value must not be used afterwards.
-    mutating func release() {
+    deinit {
         unmap()
         close(descriptor)
     }
 
+    /// Whether the file has grown since its size was taken (a capture still being written).
+    private func grew() -> Bool {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, Int(info.st_size) > fileSize else { return false }
+        fileSize = Int(info.st_size)
+        return true
+    }
+
     @inline(__always)
-    mutating func next() -> Step {
+    func next() -> Step {
         let remaining = fileSize - position
-        if remaining == 0 { return .end }
+        if remaining == 0 { return grew() ? next() : .end }
         guard remaining >= Self.recordHeaderBytes else {
+            if grew() { return next() }
             return .failed(reason: "truncated dump file; tried to read \(Self.recordHeaderBytes) header bytes, only got \(remaining)")
         }
         guard let header = bytes(Self.recordHeaderBytes, at: position) else { return mapFailure() }
@@ -106,6 +119,7 @@ struct MappedPcapRecords {
         // A record longer than the file's snapshot length is cut to it, as libpcap does.
         let kept = min(capturedLength, snapshot)
         guard available >= capturedLength else {
+            if grew() { return next() }
             let tried = available < kept ? kept : capturedLength
             return .failed(reason: "truncated dump file; tried to read \(tried) captured bytes, only got \(available)")
         }
@@ -139,14 +153,14 @@ struct MappedPcapRecords {
 
     /// `count` bytes at file offset `offset`, mapping a new window when they are not in this one.
     @inline(__always)
-    private mutating func bytes(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
+    private func bytes(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
         if let window, offset >= windowStart, offset + count <= windowStart + window.count {
             return window.baseAddress.map { $0 + (offset - windowStart) }
         }
         return remap(count, at: offset)
     }
 
-    private mutating func remap(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
+    private func remap(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
         unmap()
         let start = offset - offset % pageSize
         let length = min(max(Self.windowBytes, offset - start + count), fileSize - start)
@@ -163,7 +177,7 @@ struct MappedPcapRecords {
         return UnsafeRawPointer(mapped) + (offset - start)
     }
 
-    private mutating func unmap() {
+    private func unmap() {
         if let window, let base = window.baseAddress {
             munmap(UnsafeMutableRawPointer(mutating: base), window.count)
         }

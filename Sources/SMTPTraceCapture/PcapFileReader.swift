@@ -23,7 +23,7 @@ public final class PcapFileReader: FrameSource {
     private var finished = false
     /// Set when the file is a plain classic pcap file: its records are then read from a memory
     /// map instead of through libpcap (which has still checked the header).
-    private var mapped: MappedPcapRecords?
+    private let mapped: MappedPcapRecords?
 
     /// Whether the records are read from a memory map (`MappedPcapRecords`) rather than
     /// through libpcap.
@@ -70,13 +70,11 @@ public final class PcapFileReader: FrameSource {
         readBuffer = buffer
         linkType = LinkType(rawValue: pcap_datalink(opened))
         snapshotLength = Int(pcap_snapshot(opened))
-        if memoryMapped, path != "-", Self.mappableLinkTypes.contains(linkType) {
-            mapped = MappedPcapRecords(path: path, snapshot: snapshotLength)
-        }
+        mapped = memoryMapped && path != "-" && Self.mappableLinkTypes.contains(linkType)
+            ? MappedPcapRecords(file: file, snapshot: snapshotLength) : nil
     }
 
     deinit {
-        mapped?.release()
         pcap_close(handle)  // closes the file too
         readBuffer.deallocate()
     }

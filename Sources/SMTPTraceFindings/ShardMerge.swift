@@ -68,7 +68,7 @@ public final class ShardMerge {
     private let collector: CaptureAnalyzer.Collector
     private let liveCapture: Bool
 
-    public init(shards: Int, retention: Retention, liveCapture: Bool = false) {
+    public init(shards: Int, retention: Retention, liveCapture: Bool) {
         self.liveCapture = liveCapture
         queues = Array(repeating: [], count: shards)
         heads = Array(repeating: 0, count: shards)

@@ -176,9 +176,7 @@ public final class ShardedAnalysis {
                     }
                 }
                 let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % shards)
-                // Not retained: `current` holds the block for as long as this looks at it.
-                unowned(unsafe) let block = current[shard]
-                if !block.append(segment) {
+                if !current[shard].append(segment) {
                     hand(shard, watermark: framesRead)
                     if !current[shard].append(segment) {
                         // Larger than a whole block: a block of its own, handed over at

@@ -121,9 +121,7 @@ public final class JSONWriter {
     public func address(_ address: IPAddress) {
         guard case .v4(let v) = address else { return string(address.description) }
         separate()
-        reserve(17)
-        storage[count] = UInt8(ascii: "\"")
-        count += 1
+        appendByte(UInt8(ascii: "\""))
         for shift in [24, 16, 8, 0] as [UInt32] {
             appendDecimal(UInt8(truncatingIfNeeded: v >> shift))
             storage[count] = shift == 0 ? UInt8(ascii: "\"") : UInt8(ascii: ".")
@@ -249,7 +247,7 @@ public final class JSONWriter {
         // The digit count by comparison, then the digits written backwards in place.
         var digits = 1
         var limit: UInt64 = 10
-        while n >= limit && digits < 20 {
+        while n >= limit {
             digits += 1
             if limit > UInt64.max / 10 { break }
             limit &*= 10

@@ -133,7 +133,7 @@ public struct LineFramer {
                 if !lineInProgress { skipPlainBodyLines(bytes, position: &position) }
                 if position >= bytes.count { return nil }
                 if let line = scanLine(bytes, position: &position, chunk: chunk) {
-                    if line.terminator == .crlf && !line.hasBareCR && line.length <= 998 && self.line.first != 0x2E {
+                    if line.terminator == .crlf && !line.hasBareCR && line.length <= Self.maxPlainBodyLine && self.line.first != 0x2E {
                         skippedBodyOctets += UInt64(line.length + 2)
                         skippedBodyLines += 1
                         continue
@@ -149,10 +149,14 @@ public struct LineFramer {
     /// straight from the borrowed bytes — no copy, no line object. It stops at the first line
     /// that does (or that the chunk cuts), which the general path then handles. The scan itself
     /// is `byte_scan_plain_body_lines` (C, sixty-four octets a step).
+    /// The longest body line, CRLF not counted, that needs no attention (RFC 5321 §4.5.3.1.6:
+    /// 1000 octets with CRLF).
+    static let maxPlainBodyLine = 998
+
     private mutating func skipPlainBodyLines(_ bytes: UnsafeRawBufferPointer, position: inout Int) {
         guard let base = bytes.baseAddress, position < bytes.count else { return }
         let found = byte_scan_plain_body_lines(
-            base.assumingMemoryBound(to: UInt8.self) + position, bytes.count - position, 998)
+            base.assumingMemoryBound(to: UInt8.self) + position, bytes.count - position, Self.maxPlainBodyLine)
         skippedBodyOctets += UInt64(found.octets)
         skippedBodyLines += found.lines
         position += found.octets

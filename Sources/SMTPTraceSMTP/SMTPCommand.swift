@@ -119,12 +119,24 @@ extension StringProtocol {
         prefix.withUTF8Buffer { wanted in
             var text = utf8.makeIterator()
             for w in wanted {
-                guard let b = text.next() else { return false }
-                if b != w && !(isASCIILetter(b) && b ^ 0x20 == w) { return false }
+                guard let b = text.next(), sameIgnoringASCIICase(b, w) else { return false }
             }
             return true
         }
     }
+}
+
+/// Whether octet `b` is `w`, or the same ASCII letter in the other case.
+@inline(__always)
+func sameIgnoringASCIICase(_ b: UInt8, _ w: UInt8) -> Bool { b == w || (isASCIILetter(b) && b ^ 0x20 == w) }
+
+/// The part of `octets` without the spaces and tabs at either end.
+@inline(__always)
+func spaceTrimmedRange(_ octets: UnsafeBufferPointer<UInt8>, from start: Int = 0) -> Range<Int> {
+    var start = start, end = octets.count
+    while start < end, octets[start] == 0x20 || octets[start] == 0x09 { start += 1 }
+    while end > start, octets[end - 1] == 0x20 || octets[end - 1] == 0x09 { end -= 1 }
+    return start..<end
 }
 
 @inline(__always)

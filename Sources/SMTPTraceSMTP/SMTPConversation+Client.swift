@@ -418,10 +418,9 @@ extension SMTPConversation {
         commitHeader()
         guard let colon = bytes.firstIndex(of: 0x3A), let name = Self.reportedHeaderName(bytes[..<colon]) else { return }
         // Trimmed as octets, then decoded once.
-        var start = colon + 1, end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        currentHeader = (name, String(decoding: bytes[start..<end], as: UTF8.self))
+        currentHeader = bytes.withUnsafeBufferPointer { octets in
+            (name, String(decoding: UnsafeBufferPointer(rebasing: octets[spaceTrimmedRange(octets, from: colon + 1)]), as: UTF8.self))
+        }
     }
 
     func commitHeader() {
@@ -492,10 +491,7 @@ extension SMTPConversation {
         let length = prefix.utf8CodeUnitCount
         guard octets.count >= length else { return 0 }
         let wanted = prefix.utf8Start
-        for i in 0..<length {
-            let b = octets[i], w = wanted[i]
-            if b != w && !(isASCIILetter(b) && b ^ 0x20 == w) { return 0 }
-        }
+        for i in 0..<length where !sameIgnoringASCIICase(octets[i], wanted[i]) { return 0 }
         return length
     }
 

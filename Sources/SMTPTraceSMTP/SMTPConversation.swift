@@ -358,11 +358,9 @@ extension String {
         // several times more per octet.
         var text = self
         let trimmed: String? = text.withUTF8 { octets in
-            var start = 0, end = octets.count
-            while start < end, octets[start] == 0x20 || octets[start] == 0x09 { start += 1 }
-            while end > start, octets[end - 1] == 0x20 || octets[end - 1] == 0x09 { end -= 1 }
-            if start == 0 && end == octets.count { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: octets[start..<end]), as: UTF8.self)
+            let kept = spaceTrimmedRange(octets)
+            if kept.count == octets.count { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: octets[kept]), as: UTF8.self)
         }
         return trimmed ?? self
     }

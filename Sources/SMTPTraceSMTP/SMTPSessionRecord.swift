@@ -212,13 +212,6 @@ public struct SMTPSessionRecord: Sendable {
 
     public var recipientCount: Int { transactions.reduce(0) { $0 + $1.rcptTo.count } }
 
-    /// Reply count per code.
-    public var replyCounts: [Int: Int] {
-        var counts: [Int: Int] = [:]
-        for reply in replies { counts[reply.code, default: 0] += 1 }
-        return counts
-    }
-
     public var duration: Double { end.seconds(since: start) }
 }
 

@@ -66,10 +66,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 
     public func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
         // Most events are data for a session already recognised: straight to its conversation.
-        if case .data(let direction, let chunk) = event, connection.consumerSlot >= 0,
-            case .session(let conversation, let roles) = slots[connection.consumerSlot]
-        {
-            conversation.receive(chunk, from: roles.smtpSide(of: direction))
+        if case .data(let direction, let chunk) = event, toSession(chunk, from: direction, on: connection) {
             return .keepDelivering
         }
         switch event {
@@ -123,11 +120,17 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
 
     public func receive(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> StreamDisposition {
-        if connection.consumerSlot >= 0, case .session(let conversation, let roles) = slots[connection.consumerSlot] {
-            conversation.receive(chunk, from: roles.smtpSide(of: direction))
-            return .keepDelivering
-        }
-        return handle(.data(direction, chunk), on: connection)
+        toSession(chunk, from: direction, on: connection) ? .keepDelivering : handle(.data(direction, chunk), on: connection)
+    }
+
+    /// Hands in-order bytes to the connection's session when it is one already; false when
+    /// the connection is still being probed or is a candidate (the general path decides).
+    @inline(__always)
+    private func toSession(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> Bool {
+        guard connection.consumerSlot >= 0, case .session(let conversation, let roles) = slots[connection.consumerSlot]
+        else { return false }
+        conversation.receive(chunk, from: roles.smtpSide(of: direction))
+        return true
     }
 
     private func opened(_ connection: TCPConnection) -> StreamDisposition {

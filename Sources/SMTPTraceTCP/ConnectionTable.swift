@@ -5,8 +5,10 @@ import SMTPTracePackets
 ///
 /// Written by hand because it is looked up for every packet: the standard `Dictionary` hashes
 /// each key with seeded SipHash, several times the cost of the rest of the lookup. Here the
-/// key's own mixed word (`ConnectionKey.mixed`) is the hash, kept beside its key, so that a
-/// probe compares one word before it compares addresses. Hashes and keys are plain values in
+/// key's own mixed word (`ConnectionKey.mixed`), mixed again with a seed drawn per table, is the
+/// hash — the seed so that traffic crafted to put many connections in one slot cannot be
+/// prepared in advance — kept beside its key, so that a probe compares one word before it
+/// compares addresses. Hashes and keys are plain values in
 /// one array (probing never retains anything); the values are in another.
 public struct ConnectionTable<Value> {
     struct Entry {
@@ -17,6 +19,7 @@ public struct ConnectionTable<Value> {
 
     private var entries: [Entry]
     private var slots: [Value?]
+    private let seed = UInt64.random(in: .min ... .max)
     public private(set) var count = 0
     private static var emptyKey: ConnectionKey {
         let nowhere = Endpoint(address: .v4(0), port: 0)
@@ -36,7 +39,10 @@ public struct ConnectionTable<Value> {
     public var values: [Value] { slots.compactMap { $0 } }
 
     @inline(__always)
-    private static func hash(_ key: ConnectionKey) -> UInt64 { key.mixed | 1 }
+    private func hash(_ key: ConnectionKey) -> UInt64 {
+        let x = (key.mixed ^ seed) &* 0x9E37_79B9_7F4A_7C15
+        return (x ^ (x >> 31)) | 1
+    }
 
     @inline(__always)
     private static func home(_ hash: UInt64, mask: Int) -> Int { Int(truncatingIfNeeded: hash >> 7) & mask }
@@ -56,14 +62,14 @@ public struct ConnectionTable<Value> {
     }
 
     public subscript(key: ConnectionKey) -> Value? {
-        let (index, found) = slot(of: key, hash: Self.hash(key))
+        let (index, found) = slot(of: key, hash: hash(key))
         return found ? slots[index] : nil
     }
 
     /// Adds or replaces the value under `key`.
     public mutating func insert(_ value: Value, for key: ConnectionKey) {
         if (count + 1) * 2 > entries.count { grow() }
-        let hash = Self.hash(key)
+        let hash = hash(key)
         let (index, found) = slot(of: key, hash: hash)
         if !found { count += 1 }
         entries[index] = Entry(hash: hash, key: key)
@@ -73,7 +79,7 @@ public struct ConnectionTable<Value> {
     /// Removes the value under `key`; false when there was none.
     @discardableResult
     public mutating func remove(_ key: ConnectionKey) -> Bool {
-        var (index, found) = slot(of: key, hash: Self.hash(key))
+        var (index, found) = slot(of: key, hash: hash(key))
         guard found else { return false }
         let mask = entries.count - 1
         // Shift back every entry of the run after the hole that may move into it, so that

@@ -109,19 +109,17 @@ struct RecentBytes {
     }
 
     private mutating func grow(to capacity: Int) {
-        // Not zeroed first: only octets written by `append` are ever read.
-        let bigger = [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
-            if count > 0 {
-                storage.withUnsafeBytes { ring in
+        var bigger = [UInt8](repeating: 0, count: capacity)
+        if count > 0 {
+            storage.withUnsafeBytes { ring in
+                bigger.withUnsafeMutableBytes { out in
                     let first = min(count, ring.count - head)
-                    UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: ring.baseAddress!.advanced(by: head), byteCount: first)
+                    out.baseAddress!.copyMemory(from: ring.baseAddress!.advanced(by: head), byteCount: first)
                     if count > first {
-                        UnsafeMutableRawPointer(out.baseAddress!).advanced(by: first)
-                            .copyMemory(from: ring.baseAddress!, byteCount: count - first)
+                        out.baseAddress!.advanced(by: first).copyMemory(from: ring.baseAddress!, byteCount: count - first)
                     }
                 }
             }
-            initialized = capacity
         }
         storage = bigger
         head = 0

@@ -67,6 +67,37 @@ import Testing
         if let pcapng { #expect(try !PcapFileReader(path: pcapng).isMemoryMapped) }
     }
 
+    /// A named pipe is read by libpcap alone, and opened once: a second open would wait for a
+    /// writer that has already gone.
+    @Test func namedPipesAreReadWithoutASecondOpen() throws {
+        let fixture = TestPaths.fixture("founding-reply-during-data.pcap")
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(getpid()).pcap").path
+        guard mkfifo(fifo, 0o600) == 0 else { Issue.record("mkfifo failed"); return }
+        defer { unlink(fifo) }
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: fixture))
+        let writer = Thread {
+            // Blocks until the reader opens the pipe, then writes everything and closes.
+            guard let handle = FileHandle(forWritingAtPath: fifo) else { return }
+            handle.write(bytes)
+            try? handle.close()
+        }
+        writer.start()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: (frames: Int, mapped: Bool)? = nil
+        let reader = Thread {
+            if let (reading, mapped) = try? Self.read(fifo, memoryMapped: true) { result = (reading.frames.count, mapped) }
+            done.signal()
+        }
+        reader.start()
+        guard done.wait(timeout: .now() + 20) == .success else {
+            Issue.record("reading the named pipe did not finish within 20 s")
+            return
+        }
+        let (expected, _) = try Self.read(fixture, memoryMapped: false)
+        #expect(result?.frames == expected.frames.count)
+        #expect(result?.mapped == false)
+    }
+
     /// A file cut anywhere (inside a record header, inside the bytes, on a record boundary)
     /// ends with the same frames and the same message by either reader.
     @Test func truncatedFilesEndAlike() throws {
