@@ -133,18 +133,13 @@ public struct AnalysisResult: Sendable {
 /// `SMTPStreamAnalyzer` → session records and findings.
 ///
 /// Feed it frames in capture order with `process(_:)`, then call `finish()`. Sessions are
-/// also handed to `sessionEnded` as soon as each ends, for streaming output.
+/// also handed to `output` as soon as each ends, for streaming output.
 public final class CaptureAnalyzer {
     public let configuration: AnalyzerConfiguration
-    /// Called as each session ends, with the findings that concern it.
-    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)? {
-        get { collector.sessionEnded }
-        set { collector.sessionEnded = newValue }
-    }
-    /// Called with the findings of a connection on an SMTP port that carried no SMTP.
-    public var connectionEnded: (([Finding]) -> Void)? {
-        get { collector.connectionEnded }
-        set { collector.connectionEnded = newValue }
+    /// Where each session goes as it ends (and the findings of connections without one).
+    public var output: AnalysisOutput {
+        get { collector.output }
+        set { collector.output = newValue }
     }
     private var packets = PacketStatistics()
     private let smtp: SMTPStreamAnalyzer
@@ -159,10 +154,7 @@ public final class CaptureAnalyzer {
         var keptPerID: [FindingKind: Int] = [:]
         let retention: Retention
 
-        /// Told of each session as it ends, with its findings, and of the findings of each
-        /// connection on an SMTP port that carried none (only when there are some).
-        var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)?
-        var connectionEnded: (([Finding]) -> Void)?
+        var output = AnalysisOutput()
 
         init(retention: Retention) { self.retention = retention }
 
@@ -170,13 +162,13 @@ public final class CaptureAnalyzer {
         func end(_ session: SMTPSessionRecord, findings: [Finding]) {
             add(session)
             add(findings)
-            sessionEnded?(session, findings)
+            output.sessionEnded?(session, findings)
         }
 
         /// A connection without a session ended.
         func endConnection(findings: [Finding]) {
             add(findings)
-            if !findings.isEmpty { connectionEnded?(findings) }
+            if !findings.isEmpty { output.connectionEnded?(findings) }
         }
 
         func add(_ findings: [Finding]) {
@@ -322,7 +314,7 @@ public final class CaptureAnalyzer {
         try analyze(source, with: CaptureAnalyzer(configuration: configuration), progress: progress)
     }
 
-    /// Reads a whole source into an analyzer set up by the caller (e.g. with `sessionEnded`
+    /// Reads a whole source into an analyzer set up by the caller (e.g. with an `output`
     /// streaming each session out as it ends).
     public static func analyze(
         _ source: FrameSource, with analyzer: CaptureAnalyzer, progress: ((CaptureAnalyzer) -> Void)? = nil

@@ -50,15 +50,10 @@ public enum ShardEvent: Sendable {
 /// Not thread-safe: the caller feeds it from one thread. Memory: the events waiting for a
 /// slower shard, a few capture seconds' worth at most.
 public final class ShardMerge {
-    /// Called as each session ends, numbered for the whole capture, with its findings.
-    public var sessionEnded: ((SMTPSessionRecord, [Finding]) -> Void)? {
-        get { collector.sessionEnded }
-        set { collector.sessionEnded = newValue }
-    }
-    /// Called with the findings of a connection on an SMTP port that carried no SMTP.
-    public var connectionEnded: (([Finding]) -> Void)? {
-        get { collector.connectionEnded }
-        set { collector.connectionEnded = newValue }
+    /// Where each session goes as it ends, numbered for the whole capture, with its findings.
+    public var output: AnalysisOutput {
+        get { collector.output }
+        set { collector.output = newValue }
     }
     private var queues: [[ShardEvent]]
     private var heads: [Int]

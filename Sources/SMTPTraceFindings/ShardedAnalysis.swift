@@ -7,7 +7,7 @@ import SMTPTraceTCP
 /// segment (decoded once, here) to the shard that owns its connection (by a hash of the 4-tuple, so a connection
 /// stays on one shard); each shard is a `CaptureAnalyzer` on a thread of its own; a
 /// `ShardMerge` on this thread puts sessions and findings back into the order one analyzer
-/// would have produced, numbered the same, and hands them to `sessionEnded` (streamed output).
+/// would have produced, numbered the same, and hands them to its `output` (streamed output).
 ///
 /// Idle sweeps are scheduled here, where every packet passes, and sent to all shards at the
 /// same frames, so that they close the same connections at the same moments as one table.
@@ -91,7 +91,7 @@ public final class ShardedAnalysis {
     let configuration: AnalyzerConfiguration
     let shardCount: Int
     let blockBytes: Int
-    /// Set its `sessionEnded`/`connectionEnded` to stream sessions as they end.
+    /// Set its `output` to stream sessions as they end.
     public let merge: ShardMerge
     private var channels: [Channel] = []
     private let outbox: Outbox

@@ -143,18 +143,14 @@ public enum JSONLinesReport {
         out.key("fins")
         out.beginArray()
         for fin in t.fins {
-            out.beginObject()
-            out.key("by"); out.constant(side(fin.side))
-            out.key("frame"); out.int(fin.frame)
+            tcpEvent(sideKey: "by", fin.side, frame: fin.frame, to: out)
             out.key("time"); out.timestamp(fin.timestamp)
             out.endObject()
         }
         out.endArray()
         out.key("reset")
         if let reset = t.reset {
-            out.beginObject()
-            out.key("by"); out.constant(side(reset.side))
-            out.key("frame"); out.int(reset.frame)
+            tcpEvent(sideKey: "by", reset.side, frame: reset.frame, to: out)
             out.key("payload_bytes"); out.int(reset.payloadBytes)
             out.endObject()
         } else {
@@ -163,9 +159,7 @@ public enum JSONLinesReport {
         out.key("gaps")
         out.beginArray()
         for gap in t.gaps {
-            out.beginObject()
-            out.key("side"); out.constant(side(gap.side))
-            out.key("frame"); out.int(gap.frame)
+            tcpEvent(sideKey: "side", gap.side, frame: gap.frame, to: out)
             out.key("missing_bytes"); out.int(gap.missingBytes)
             out.endObject()
         }
@@ -176,6 +170,14 @@ public enum JSONLinesReport {
         out.key("conflicting_segments"); out.int(t.counters.conflictingSegments)
         out.key("ignored_resets"); out.int(t.ignoredResets)
         out.endObject()
+    }
+
+    /// Opens a FIN, reset or gap object with the side it came from and its frame; the caller
+    /// adds its own member and closes it.
+    static func tcpEvent(sideKey: StaticString, _ d: Direction, frame: UInt64, to out: JSONWriter) {
+        out.beginObject()
+        out.key(sideKey); out.constant(side(d))
+        out.key("frame"); out.int(frame)
     }
 
     static func answerLabel(_ target: ReplyTarget) -> StaticString {

@@ -46,7 +46,7 @@ final class IndependentAnalysis: @unchecked Sendable {
 
     /// One writer at a time; ids unique across the inputs.
     private func stream(_ analyzer: CaptureAnalyzer) {
-        analyzer.sessionEnded = { [self] session, findings in
+        analyzer.output.sessionEnded = { [self] session, findings in
             lock.lock()
             defer { lock.unlock() }
             nextStreamedID += 1
@@ -61,7 +61,7 @@ final class IndependentAnalysis: @unchecked Sendable {
             JSONLinesReport.writeSession(renumbered, findings: findings, to: writer)
             writer.withBytes(Terminal.write(bytes:))
         }
-        analyzer.connectionEnded = { [self] findings in
+        analyzer.output.connectionEnded = { [self] findings in
             lock.lock()
             defer { lock.unlock() }
             let writer = JSONWriter()

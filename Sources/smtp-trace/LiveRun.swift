@@ -62,14 +62,13 @@ struct LiveRun {
         let width = output.width ?? Terminal.width() ?? 100
         let statusLine = Terminal.isTerminal(STDERR_FILENO) && !output.quiet
         if output.json {
-            (analyzer.sessionEnded, analyzer.connectionEnded) = SMTPTraceCommand.jsonStream()
+            analyzer.output = SMTPTraceCommand.jsonStream()
         } else {
             let printLines: ([Finding]) -> Void = { findings in
                 if statusLine { Terminal.writeError("\r\u{1B}[K") }
                 for f in findings { Terminal.write(Self.line(f, style: style, width: width) + "\n") }
             }
-            analyzer.sessionEnded = { _, findings in printLines(findings) }
-            analyzer.connectionEnded = printLines
+            analyzer.output = AnalysisOutput(sessionEnded: { _, findings in printLines(findings) }, connectionEnded: printLines)
         }
 
         // Stop on SIGINT/SIGTERM, --duration or -c.

@@ -143,13 +143,13 @@ struct SMTPTraceCommand: ParsableCommand {
                 let shards = analysis.shards
                 if shards > 0 {
                     let sharded = ShardedAnalysis(source: source, configuration: configuration, shards: shards)
-                    if output.json { (sharded.merge.sessionEnded, sharded.merge.connectionEnded) = Self.jsonStream() }
+                    if output.json { sharded.merge.output = Self.jsonStream() }
                     result = sharded.run { sharded in
                         progress.update(bytesRead: source.bytesRead, frames: sharded.framesRead, sessions: sharded.sessionsSoFar)
                     }
                 } else {
                     let analyzer = CaptureAnalyzer(configuration: configuration)
-                    if output.json { (analyzer.sessionEnded, analyzer.connectionEnded) = Self.jsonStream() }
+                    if output.json { analyzer.output = Self.jsonStream() }
                     result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
                         progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
                     }
@@ -186,13 +186,13 @@ struct SMTPTraceCommand: ParsableCommand {
 
     /// Writers of each session's record and its findings the moment the session ends (and of
     /// the findings of connections that carried no SMTP), so that nothing has to be kept.
-    static func jsonStream() -> (session: (SMTPSessionRecord, [Finding]) -> Void, connection: ([Finding]) -> Void) {
+    static func jsonStream() -> AnalysisOutput {
         let writer = JSONWriter()
-        return ({ session, findings in
+        return AnalysisOutput(sessionEnded: { session, findings in
             writer.reset()
             JSONLinesReport.writeSession(session, findings: findings, to: writer)
             writer.withBytes(Terminal.write(bytes:))
-        }, { findings in
+        }, connectionEnded: { findings in
             writer.reset()
             JSONLinesReport.writeFindings(findings, to: writer)
             writer.withBytes(Terminal.write(bytes:))

@@ -27,13 +27,13 @@ struct ShardedAnalysisTests {
         if let shards {
             let sharded = ShardedAnalysis(source: source, configuration: configuration, shards: shards,
                                           blockBytes: blockBytes, blocksPerShard: 2)
-            sharded.merge.sessionEnded = { session, _ in streamed.append(session.id) }
-            sharded.merge.connectionEnded = { findings in connectionFindings += findings.map(\.frame) }
+            sharded.merge.output.sessionEnded = { session, _ in streamed.append(session.id) }
+            sharded.merge.output.connectionEnded = { findings in connectionFindings += findings.map(\.frame) }
             result = sharded.run()
         } else {
             let analyzer = CaptureAnalyzer(configuration: configuration)
-            analyzer.sessionEnded = { session, _ in streamed.append(session.id) }
-            analyzer.connectionEnded = { findings in connectionFindings += findings.map(\.frame) }
+            analyzer.output.sessionEnded = { session, _ in streamed.append(session.id) }
+            analyzer.output.connectionEnded = { findings in connectionFindings += findings.map(\.frame) }
             result = try CaptureAnalyzer.analyze(source, with: analyzer)
         }
         return Run(json: JSONLinesReport.render(result, inputs: ["x"]), streamed: streamed,
