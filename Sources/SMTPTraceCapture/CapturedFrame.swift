@@ -14,10 +14,13 @@ public struct CapturedFrame {
     public var bytes: UnsafeRawBufferPointer
     /// Index of the input file the frame came from (0 for a single file or an interface).
     public var sourceIndex: Int
+    /// Where `bytes` starts in the capture file, when the file can give them again
+    /// (`CaptureFileBytes`); -1 otherwise (an interface, a pipe, a file read through libpcap).
+    public var fileOffset: Int64
 
     public init(
         number: UInt64, timestamp: CaptureTimestamp, linkType: LinkType, originalLength: Int,
-        bytes: UnsafeRawBufferPointer, sourceIndex: Int = 0
+        bytes: UnsafeRawBufferPointer, sourceIndex: Int = 0, fileOffset: Int64 = -1
     ) {
         self.number = number
         self.timestamp = timestamp
@@ -25,6 +28,7 @@ public struct CapturedFrame {
         self.originalLength = originalLength
         self.bytes = bytes
         self.sourceIndex = sourceIndex
+        self.fileOffset = fileOffset
     }
 
     /// Bytes of the packet that the capture did not keep (snaplen).

@@ -23,6 +23,8 @@ final class MappedPcapRecords {
         var nanoseconds: UInt32
         var originalLength: Int
         var bytes: UnsafeRawBufferPointer
+        /// Where `bytes` starts in the file.
+        var fileOffset: Int
     }
 
     enum Step {
@@ -84,6 +86,9 @@ final class MappedPcapRecords {
         #endif
     }
 
+    /// The file's bytes for reading again by position.
+    func rereadable() -> CaptureFileBytes? { CaptureFileBytes(duplicating: descriptor) }
+
     deinit {
         unmap()
         close(descriptor)
@@ -129,7 +134,7 @@ final class MappedPcapRecords {
         let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) * 1000
         return .record(Record(
             seconds: Int64(seconds), nanoseconds: UInt32(clamping: nanoseconds), originalLength: originalLength,
-            bytes: UnsafeRawBufferPointer(start: data, count: kept)))
+            bytes: UnsafeRawBufferPointer(start: data, count: kept), fileOffset: dataStart))
     }
 
     /// Starts loading the next record into the processor's caches while this one is analysed:

@@ -29,6 +29,10 @@ public final class PcapFileReader: FrameSource {
     /// through libpcap.
     public var isMemoryMapped: Bool { mapped != nil }
 
+    /// The file's bytes, to be read again by the positions its frames carry
+    /// (`CapturedFrame.fileOffset`): only for a mapped file, whose frames carry them.
+    public private(set) lazy var rereadableBytes: CaptureFileBytes? = mapped?.rereadable()
+
     /// Opens a capture. `memoryMapped: false` reads every record through libpcap, even where
     /// the file could be mapped (for comparing the two).
     public init(path: String, memoryMapped: Bool = true) throws(CaptureError) {
@@ -138,7 +142,8 @@ public final class PcapFileReader: FrameSource {
             return CapturedFrame(
                 number: framesRead,
                 timestamp: CaptureTimestamp(seconds: record.seconds, nanoseconds: record.nanoseconds),
-                linkType: linkType, originalLength: record.originalLength, bytes: record.bytes)
+                linkType: linkType, originalLength: record.originalLength, bytes: record.bytes,
+                fileOffset: Int64(record.fileOffset))
         case .end:
             finished = true
             return nil

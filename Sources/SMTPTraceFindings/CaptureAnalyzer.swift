@@ -238,6 +238,12 @@ public final class CaptureAnalyzer {
     /// several analyzers: it is given only its connections' segments (`process(shardSegment:)`),
     /// sweeps for idle connections when told (`sweep(now:atFrame:)`), and hands every session
     /// and finding to `output` with its place in the capture, for `ShardMerge`.
+    /// The capture file the frames come from, when its bytes can be read again (see
+    /// `TCPReassembler.capturedFile`); before the first frame.
+    func rereads(_ file: CaptureFileBytes?) {
+        tcp.capturedFile = file
+    }
+
     public func makeShard(output: @escaping (ShardEvent) -> Void) {
         shardOutput = output
         tcp.sweepsOnItsOwn = false
@@ -323,6 +329,7 @@ public final class CaptureAnalyzer {
         do {
             if let reader = (source as? MergedFrameSource)?.onlyReader {
                 // One file: read straight from it, with no merge step and no dynamic call per frame.
+                analyzer.rereads(reader.rereadableBytes)
                 try analyzer.run(reader, progress: progress)
             } else {
                 try analyzer.run(source, progress: progress)

@@ -127,9 +127,12 @@ public final class ShardedAnalysis {
             maxHeldBytesPerDirection: limits.maxHeldBytesPerDirection,
             maxRecentBytesPerDirection: limits.maxRecentBytesPerDirection, resetWindow: limits.resetWindow)
         let perShard = shardConfiguration
+        let file = (source as? MergedFrameSource)?.onlyReader?.rereadableBytes
         for shard in 0..<shardCount {
             let channel = channels[shard], outbox = self.outbox
-            let thread = Thread { Self.work(shard: shard, configuration: perShard, channel: channel, outbox: outbox) }
+            let thread = Thread {
+                Self.work(shard: shard, configuration: perShard, file: file, channel: channel, outbox: outbox)
+            }
             thread.name = "smtp-trace shard \(shard)"
             thread.start()
             current.append(take(from: shard))
@@ -201,8 +204,10 @@ public final class ShardedAnalysis {
     public var sessionsSoFar: Int { merge.sessionsSoFar }
 
     /// A shard's thread: its analyzer takes the blocks in order and sends back what it found.
-    private static func work(shard: Int, configuration: AnalyzerConfiguration, channel: Channel, outbox: Outbox) {
+    private static func work(shard: Int, configuration: AnalyzerConfiguration, file: CaptureFileBytes?,
+                             channel: Channel, outbox: Outbox) {
         let analyzer = CaptureAnalyzer(configuration: configuration)
+        analyzer.rereads(file)
         var found: [ShardEvent] = []
         analyzer.makeShard { found.append($0) }
         while true {

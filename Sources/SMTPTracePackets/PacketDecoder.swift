@@ -224,6 +224,8 @@ public enum PacketDecoder {
             sequenceNumber: sequence, acknowledgementNumber: acknowledgement,
             flags: TCPFlags(rawValue: flagByte & 0x3f), window: window, payload: payload,
             missingPayloadLength: missingPayload, frameNumber: frame.number,
-            timestamp: frame.timestamp))
+            timestamp: frame.timestamp,
+            payloadFileOffset: frame.fileOffset < 0 || payload.isEmpty
+                ? -1 : frame.fileOffset + Int64(payload.baseAddress! - frame.bytes.baseAddress!)))
     }
 }

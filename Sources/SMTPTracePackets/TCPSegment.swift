@@ -27,12 +27,15 @@ public struct TCPSegment {
     public var missingPayloadLength: Int
     public var frameNumber: UInt64
     public var timestamp: CaptureTimestamp
+    /// Where the payload starts in the capture file, when the file can give it again
+    /// (`CaptureFileBytes`); -1 otherwise.
+    public var payloadFileOffset: Int64
 
     public init(
         source: Endpoint, destination: Endpoint, sequenceNumber: UInt32,
         acknowledgementNumber: UInt32, flags: TCPFlags, window: UInt16,
         payload: UnsafeRawBufferPointer, missingPayloadLength: Int = 0,
-        frameNumber: UInt64, timestamp: CaptureTimestamp
+        frameNumber: UInt64, timestamp: CaptureTimestamp, payloadFileOffset: Int64 = -1
     ) {
         self.source = source
         self.destination = destination
@@ -44,6 +47,7 @@ public struct TCPSegment {
         self.missingPayloadLength = missingPayloadLength
         self.frameNumber = frameNumber
         self.timestamp = timestamp
+        self.payloadFileOffset = payloadFileOffset
     }
 
     /// Sequence space the segment occupies: payload (captured or not) plus SYN and FIN.

@@ -45,6 +45,8 @@ public struct HalfStream {
     struct HeldSegment {
         var sequence: UInt32
         var bytes: [UInt8]
+        /// Where `bytes` starts in the capture file, or -1 (see `RecentBytes`).
+        var fileOffset: Int64
         var missing: Int
         var frame: UInt64
         var timestamp: CaptureTimestamp
@@ -73,15 +75,17 @@ public struct HalfStream {
     /// Delivered bytes not yet acknowledged, for comparing retransmissions.
     var recent: RecentBytes
 
-    public init(direction: Direction, recentLimit: Int = 65_536) {
+    /// `file`, when given, lets delivered bytes be compared with retransmissions by reading
+    /// them again from the capture instead of keeping copies (segments carry their position).
+    public init(direction: Direction, recentLimit: Int = 65_536, file: CaptureFileBytes? = nil) {
         self.direction = direction
-        self.recent = RecentBytes(limit: recentLimit)
+        self.recent = RecentBytes(limit: recentLimit, file: file)
     }
 
     /// Takes one segment of this direction. `emit` receives data, gap and finished events in
     /// stream order; data bytes are borrowed from `payload` or from a held copy.
     mutating func accept(
-        sequence: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer, missing: Int,
+        sequence: UInt32, syn: Bool, fin: Bool, payload: UnsafeRawBufferPointer, fileOffset: Int64 = -1, missing: Int,
         frame: UInt64, timestamp: CaptureTimestamp, limit: Int, emit: (StreamEvent) -> Void
     ) {
         var start = sequence
@@ -107,10 +111,10 @@ public struct HalfStream {
         if total > 0 && !finished {
             let ahead = SequenceNumber.distance(from: nextSequence, to: start)
             if ahead > 0 {
-                hold(sequence: start, payload: payload, missing: missing, frame: frame,
+                hold(sequence: start, payload: payload, fileOffset: fileOffset, missing: missing, frame: frame,
                      timestamp: timestamp, limit: limit, emit: emit)
             } else {
-                deliver(start: start, payload: payload, missing: missing, frame: frame,
+                deliver(start: start, payload: payload, fileOffset: fileOffset, missing: missing, frame: frame,
                         timestamp: timestamp, emit: emit)
             }
             drain(emit: emit)
@@ -122,12 +126,12 @@ public struct HalfStream {
     /// with nothing held, no FIN known and the whole payload captured. It is taken (the stream
     /// moves on past it) and returned as the chunk to deliver; any other segment returns nil
     /// and must go through `accept`, which does the same for this case in more steps.
-    mutating func takeInOrder(sequence: UInt32, payload: UnsafeRawBufferPointer, frame: UInt64,
+    mutating func takeInOrder(sequence: UInt32, payload: UnsafeRawBufferPointer, fileOffset: Int64, frame: UInt64,
                               timestamp: CaptureTimestamp) -> StreamChunk? {
         guard started, !finished, finSequence == nil, held.isEmpty, sequence == nextSequence, payload.count > 0
         else { return nil }
         let chunk = StreamChunk(bytes: payload, frame: frame, timestamp: timestamp, streamOffset: deliveredBytes)
-        recent.append(payload, at: nextSequence)
+        recent.append(payload, at: nextSequence, fileOffset: fileOffset)
         deliveredBytes += UInt64(payload.count)
         nextSequence = SequenceNumber.advance(sequence, by: payload.count)
         return chunk
@@ -135,7 +139,7 @@ public struct HalfStream {
 
     /// Delivers the part of a segment beyond `nextSequence`; counts the rest as retransmitted.
     mutating func deliver(
-        start: UInt32, payload: UnsafeRawBufferPointer, missing: Int, frame: UInt64,
+        start: UInt32, payload: UnsafeRawBufferPointer, fileOffset: Int64, missing: Int, frame: UInt64,
         timestamp: CaptureTimestamp, emit: (StreamEvent) -> Void
     ) {
         let capturedEnd = SequenceNumber.advance(start, by: payload.count)
@@ -155,7 +159,7 @@ public struct HalfStream {
             let from = payload.count - Int(newCaptured)
             let bytes = UnsafeRawBufferPointer(rebasing: payload[from...])
             emit(.data(direction, StreamChunk(bytes: bytes, frame: frame, timestamp: timestamp, streamOffset: deliveredBytes)))
-            recent.append(bytes, at: nextSequence)
+            recent.append(bytes, at: nextSequence, fileOffset: fileOffset < 0 ? -1 : fileOffset + Int64(from))
             deliveredBytes += UInt64(bytes.count)
             nextSequence = capturedEnd
             delivered = true
@@ -182,7 +186,7 @@ public struct HalfStream {
     }
 
     mutating func hold(
-        sequence: UInt32, payload: UnsafeRawBufferPointer, missing: Int, frame: UInt64,
+        sequence: UInt32, payload: UnsafeRawBufferPointer, fileOffset: Int64, missing: Int, frame: UInt64,
         timestamp: CaptureTimestamp, limit: Int, emit: (StreamEvent) -> Void
     ) {
         // A hole that would make the held bytes exceed the bound is given up as a gap.
@@ -193,16 +197,18 @@ public struct HalfStream {
         }
         let ahead = SequenceNumber.distance(from: nextSequence, to: sequence)
         if ahead <= 0 {
-            deliver(start: sequence, payload: payload, missing: missing, frame: frame, timestamp: timestamp, emit: emit)
+            deliver(start: sequence, payload: payload, fileOffset: fileOffset, missing: missing, frame: frame,
+                    timestamp: timestamp, emit: emit)
             return
         }
         if heldBytes + payload.count > limit {
             declareGap(Int(ahead), frame: frame, timestamp: timestamp, emit: emit)
-            deliver(start: sequence, payload: payload, missing: missing, frame: frame, timestamp: timestamp, emit: emit)
+            deliver(start: sequence, payload: payload, fileOffset: fileOffset, missing: missing, frame: frame,
+                    timestamp: timestamp, emit: emit)
             return
         }
         counters.outOfOrderSegments += 1
-        let segment = HeldSegment(sequence: sequence, bytes: Array(payload), missing: missing, frame: frame, timestamp: timestamp)
+        let segment = HeldSegment(sequence: sequence, bytes: Array(payload), fileOffset: fileOffset, missing: missing, frame: frame, timestamp: timestamp)
         // Keep `held` sorted by sequence; an exact duplicate of a held segment is dropped.
         var index = held.endIndex
         while index > held.startIndex {
@@ -226,7 +232,7 @@ public struct HalfStream {
             held.removeFirst()
             heldBytes -= first.bytes.count
             first.bytes.withUnsafeBytes { bytes in
-                deliver(start: first.sequence, payload: bytes, missing: first.missing, frame: first.frame,
+                deliver(start: first.sequence, payload: bytes, fileOffset: first.fileOffset, missing: first.missing, frame: first.frame,
                         timestamp: first.timestamp, emit: emit)
             }
         }

@@ -1,3 +1,5 @@
+import SMTPTraceCapture
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -8,39 +10,86 @@
 /// kept so that a retransmission or an overlapping segment can be compared with what was
 /// delivered first ("first copy wins", but a different second copy is counted).
 ///
-/// A ring buffer that grows by doubling up to `limit` and is trimmed by the peer's ACKs, so it
-/// holds about the bytes in flight; past `limit` the oldest bytes are forgotten (an overlap with
-/// them can no longer be checked). Written by hand: it is on the per-byte path and needs
-/// sequence-number addressing that no collection offers.
-struct RecentBytes {
-    private var storage: [UInt8] = []
-    private var head = 0  // index of the oldest byte
-    private(set) var count = 0
-    /// Sequence number of the oldest byte kept.
-    private(set) var startSequence: UInt32 = 0
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
+/// Two ways of keeping them. When the capture file can give its bytes again
+/// (`CaptureFileBytes`, a mapped file), only where each delivered run sits in the file is kept,
+/// and the bytes are read back for the rare comparison: copying every payload octet cost more
+/// than a tenth of the analysis. Otherwise (an interface, a pipe, a merge of several files) the
+/// bytes themselves go into a ring buffer that grows by doubling up to `limit`. Either way the
+/// kept range is trimmed by the peer's ACKs, so it holds about the bytes in flight, and past
+/// `limit` bytes the oldest are forgotten (an overlap with them can no longer be checked).
+/// Written by hand: it is on the per-segment path and needs sequence-number addressing that no
+/// collection offers.
+public struct RecentBytes {
+    /// One delivered run of octets and where it starts in the capture file.
+    struct Located {
+        var sequence: UInt32
+        var length: Int
+        var fileOffset: Int64
     }
 
-    var endSequence: UInt32 { startSequence &+ UInt32(truncatingIfNeeded: count) }
+    /// The copies (ring buffer), when the file cannot give the bytes again.
+    private var storage: [UInt8] = []
+    private var head = 0  // index of the oldest byte
+    /// The runs in sequence order from `firstRun` on, when it can; contiguous in sequence.
+    private var runs: [Located] = []
+    private var firstRun = 0
+    /// Whether the bytes kept now are `runs` rather than copies in `storage`.
+    private var locating = false
+    public private(set) var count = 0
+    /// Sequence number of the oldest byte kept.
+    public private(set) var startSequence: UInt32 = 0
+    public let limit: Int
+    public let file: CaptureFileBytes?
+
+    public init(limit: Int, file: CaptureFileBytes? = nil) {
+        self.limit = limit
+        self.file = file
+    }
+
+    public var endSequence: UInt32 { startSequence &+ UInt32(truncatingIfNeeded: count) }
+
+    /// At most this many runs are kept (many tiny segments): about a third of `limit` in memory.
+    private var maximumRuns: Int { max(16, limit / 64) }
 
     /// Appends bytes that were just delivered at `sequence` (which must be `endSequence`,
-    /// or anything when empty).
-    mutating func append(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32) {
+    /// or anything when empty). `fileOffset` is where they start in the capture file, or -1.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32, fileOffset: Int64 = -1) {
         guard bytes.count > 0, limit > 0 else { return }
-        if count == 0 || sequence != endSequence {
-            head = 0
-            count = 0
+        let locate = fileOffset >= 0 && file != nil
+        if count == 0 || sequence != endSequence || locate != locating {
+            clear()
             startSequence = sequence
+            locating = locate
         }
+        if locate {
+            appendLocated(bytes.count, at: sequence, fileOffset: fileOffset)
+        } else {
+            appendCopy(bytes, at: sequence)
+        }
+    }
+
+    private mutating func appendLocated(_ length: Int, at sequence: UInt32, fileOffset: Int64) {
+        var run = Located(sequence: sequence, length: length, fileOffset: fileOffset)
+        if length > limit {
+            let drop = length - limit
+            run = Located(sequence: sequence &+ UInt32(truncatingIfNeeded: drop), length: limit,
+                          fileOffset: fileOffset + Int64(drop))
+            clear()
+            startSequence = run.sequence
+        }
+        if count + run.length > limit { forget(count + run.length - limit) }
+        if runs.count - firstRun >= maximumRuns { forget(runs[firstRun].length) }
+        if count == 0 { startSequence = run.sequence }
+        runs.append(run)
+        count += run.length
+    }
+
+    private mutating func appendCopy(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32) {
         var source = bytes
         if source.count > limit {
             let drop = source.count - limit
             source = UnsafeRawBufferPointer(rebasing: source[drop...])
-            head = 0
-            count = 0
+            clear()
             startSequence = sequence &+ UInt32(truncatingIfNeeded: drop)
         }
         let needed = count + source.count
@@ -60,7 +109,7 @@ struct RecentBytes {
     }
 
     /// The peer acknowledged everything before `ack`.
-    mutating func acknowledge(_ ack: UInt32) {
+    public mutating func acknowledge(_ ack: UInt32) {
         let d = SequenceNumber.distance(from: startSequence, to: ack)
         guard d > 0 else { return }
         forget(Int(min(d, Int64(count))))
@@ -68,7 +117,7 @@ struct RecentBytes {
 
     /// Compares `bytes` at `sequence` with the kept bytes they overlap: how many octets
     /// could be compared, and how many of those differ.
-    func compare(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32) -> (compared: Int, differing: Int) {
+    public func compare(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32) -> (compared: Int, differing: Int) {
         guard count > 0, bytes.count > 0 else { return (0, 0) }
         let offset = SequenceNumber.distance(from: startSequence, to: sequence)
         var from = 0
@@ -79,33 +128,100 @@ struct RecentBytes {
         }
         guard from < bytes.count, position < count else { return (0, 0) }
         let length = min(bytes.count - from, count - position)
+        let sent = UnsafeRawBufferPointer(rebasing: bytes[from..<(from + length)])
+        return locating ? compareLocated(sent, at: position) : compareCopied(sent, at: position)
+    }
+
+    /// Octets that differ between two runs of equal length: `memcmp` first (a retransmission
+    /// is nearly always identical), octet by octet only if it differs.
+    private static func differing(_ kept: UnsafeRawPointer, _ sent: UnsafeRawPointer, _ length: Int) -> Int {
+        guard memcmp(kept, sent, length) != 0 else { return 0 }
+        var differing = 0
+        for i in 0..<length where kept.load(fromByteOffset: i, as: UInt8.self) != sent.load(fromByteOffset: i, as: UInt8.self) {
+            differing += 1
+        }
+        return differing
+    }
+
+    private func compareCopied(_ sent: UnsafeRawBufferPointer, at position: Int) -> (compared: Int, differing: Int) {
         var differing = 0
         storage.withUnsafeBytes { ring in
-            // At most two contiguous runs of the ring; each is compared with memcmp first
-            // (a retransmission is nearly always identical), octet by octet only if it differs.
+            // At most two contiguous runs of the ring.
             var index = (head + position) % ring.count
             var done = 0
-            while done < length {
-                let run = min(length - done, ring.count - index)
-                let kept = ring.baseAddress! + index, sent = bytes.baseAddress! + from + done
-                if memcmp(kept, sent, run) != 0 {
-                    for i in 0..<run where kept.load(fromByteOffset: i, as: UInt8.self) != sent.load(fromByteOffset: i, as: UInt8.self) {
-                        differing += 1
-                    }
-                }
+            while done < sent.count {
+                let run = min(sent.count - done, ring.count - index)
+                differing += Self.differing(ring.baseAddress! + index, sent.baseAddress! + done, run)
                 done += run
                 index = 0
             }
         }
-        return (length, differing)
+        return (sent.count, differing)
+    }
+
+    /// Reads the kept runs back from the file, a piece of at most 4 KiB at a time. A piece the
+    /// file no longer holds ends the comparison there.
+    private func compareLocated(_ sent: UnsafeRawBufferPointer, at position: Int) -> (compared: Int, differing: Int) {
+        guard let file else { return (0, 0) }
+        let pieceBytes = 4096
+        return withUnsafeTemporaryAllocation(byteCount: pieceBytes, alignment: 16) { piece in
+            var compared = 0, differing = 0
+            var runStart = 0  // position of runs[index] in the kept bytes
+            var index = firstRun
+            while compared < sent.count, index < runs.count {
+                let run = runs[index]
+                let at = position + compared
+                if at >= runStart + run.length {
+                    runStart += run.length
+                    index += 1
+                    continue
+                }
+                let length = min(pieceBytes, sent.count - compared, runStart + run.length - at)
+                guard file.read(length, at: run.fileOffset + Int64(at - runStart), into: piece.baseAddress!) else { break }
+                differing += Self.differing(piece.baseAddress!, sent.baseAddress! + compared, length)
+                compared += length
+            }
+            return (compared, differing)
+        }
     }
 
     private mutating func forget(_ n: Int) {
         guard n > 0 else { return }
         let k = min(n, count)
-        head = storage.isEmpty ? 0 : (head + k) % storage.count
+        if locating {
+            var left = k
+            while left > 0 {
+                let length = runs[firstRun].length
+                if length <= left {
+                    left -= length
+                    firstRun += 1
+                } else {
+                    runs[firstRun].sequence &+= UInt32(truncatingIfNeeded: left)
+                    runs[firstRun].length -= left
+                    runs[firstRun].fileOffset += Int64(left)
+                    left = 0
+                }
+            }
+            if firstRun == runs.count {
+                runs.removeAll(keepingCapacity: true)
+                firstRun = 0
+            } else if firstRun >= 64 && firstRun * 2 >= runs.count {
+                runs.removeFirst(firstRun)
+                firstRun = 0
+            }
+        } else {
+            head = storage.isEmpty ? 0 : (head + k) % storage.count
+        }
         count -= k
         startSequence = startSequence &+ UInt32(truncatingIfNeeded: k)
+    }
+
+    /// Forgets everything kept (the buffers stay allocated).
+    private mutating func clear() {
+        head = 0
+        runs.removeAll(keepingCapacity: true)
+        firstRun = 0
+        count = 0
     }
 
     private mutating func grow(to capacity: Int) {
@@ -125,9 +241,11 @@ struct RecentBytes {
         head = 0
     }
 
-    /// Frees the buffer (the connection is gone).
-    mutating func release() {
+    /// Frees the buffers (the connection is gone).
+    public mutating func release() {
         storage = []
+        runs = []
+        firstRun = 0
         head = 0
         count = 0
     }

@@ -76,7 +76,7 @@ public final class TCPConnection {
     }
 
     init(id: UInt64, key: ConnectionKey, client: Endpoint, server: Endpoint, roleEvidence: RoleEvidence,
-         frame: UInt64, timestamp: CaptureTimestamp, recentLimit: Int) {
+         frame: UInt64, timestamp: CaptureTimestamp, recentLimit: Int, file: CaptureFileBytes? = nil) {
         self.id = id
         self.key = key
         self.client = client
@@ -87,8 +87,8 @@ public final class TCPConnection {
         self.lastFrame = frame
         self.firstTimestamp = timestamp
         self.lastTimestamp = timestamp
-        self.toServer = HalfStream(direction: .clientToServer, recentLimit: recentLimit)
-        self.toClient = HalfStream(direction: .serverToClient, recentLimit: recentLimit)
+        self.toServer = HalfStream(direction: .clientToServer, recentLimit: recentLimit, file: file)
+        self.toClient = HalfStream(direction: .serverToClient, recentLimit: recentLimit, file: file)
     }
 
     /// The reassembly state of one direction (a copy: for tests and reports, not per packet).

@@ -86,6 +86,10 @@ public struct SweepSchedule: Sendable {
 /// packet except the copy of a segment held out of order.
 public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public let limits: ReassemblyLimits
+    /// The capture file the segments come from, when its bytes can be read again by the
+    /// positions segments carry: unacknowledged bytes are then located there, not copied
+    /// (`RecentBytes`). Set before the first segment; nil for every other source.
+    public var capturedFile: CaptureFileBytes? = nil
     /// Ports on which the server side is expected; used to tell client from server when no
     /// handshake was captured.
     public let serverPorts: Set<UInt16>
@@ -165,7 +169,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         let connection = TCPConnection(
             id: nextID, key: key, client: client, server: server, roleEvidence: evidence,
             frame: segment.frameNumber, timestamp: segment.timestamp,
-            recentLimit: limits.maxRecentBytesPerDirection)
+            recentLimit: limits.maxRecentBytesPerDirection, file: capturedFile)
         nextID += 1
         statistics.connections += 1
         table.insert(connection, for: key)
@@ -236,9 +240,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             let chunk: StreamChunk?
             if direction == .clientToServer {
                 chunk = connection.toServer.takeInOrder(sequence: segment.sequenceNumber, payload: segment.payload,
+                                                        fileOffset: segment.payloadFileOffset,
                                                         frame: segment.frameNumber, timestamp: segment.timestamp)
             } else {
                 chunk = connection.toClient.takeInOrder(sequence: segment.sequenceNumber, payload: segment.payload,
+                                                        fileOffset: segment.payloadFileOffset,
                                                         frame: segment.frameNumber, timestamp: segment.timestamp)
             }
             if let chunk {
@@ -313,7 +319,8 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             var disposition = StreamDisposition.keepDelivering
             withHalf(direction, of: connection) { half in
                 half.accept(sequence: segment.sequenceNumber, syn: segment.flags.contains(.syn), fin: fin,
-                            payload: segment.payload, missing: segment.missingPayloadLength,
+                            payload: segment.payload, fileOffset: segment.payloadFileOffset,
+                            missing: segment.missingPayloadLength,
                             frame: segment.frameNumber, timestamp: segment.timestamp, limit: limit) { event in
                     if disposition == .keepDelivering, self.forward(event, on: connection) == .ignore {
                         disposition = .ignore
