@@ -1,5 +1,7 @@
 #include "CByteScan.h"
 
+#include <string.h>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -66,26 +68,41 @@ done:
     return found;
 }
 
-_Bool byte_scan_is_plain_json_text(const uint8_t *bytes, size_t count) {
-    size_t i = 0;
 #if defined(__SSE2__)
+static inline int json_block_is_plain(const uint8_t *block) {
     const __m128i space = _mm_set1_epi8(0x20);
     const __m128i del = _mm_set1_epi8(0x7F);
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
-    for (; i + 16 <= count; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(bytes + i));
-        // Signed comparison: octets 0x80-0xFF are negative, so "below 0x20" catches them too.
-        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
-        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-        if (_mm_movemask_epi8(bad) != 0) return 0;
-    }
+    __m128i v = _mm_loadu_si128((const __m128i *)block);
+    // Signed comparison: octets 0x80-0xFF are negative, so "below 0x20" catches them too.
+    __m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del));
+    bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    return _mm_movemask_epi8(bad) == 0;
+}
 #endif
-    for (; i < count; i++) {
+
+_Bool byte_scan_is_plain_json_text(const uint8_t *bytes, size_t count) {
+#if defined(__SSE2__)
+    // Sixteen octets a step; the last step overlaps the one before it, and a string shorter
+    // than sixteen is checked from a copy padded with spaces (which pass).
+    if (count >= 16) {
+        for (size_t i = 0; i + 16 < count; i += 16) {
+            if (!json_block_is_plain(bytes + i)) return 0;
+        }
+        return json_block_is_plain(bytes + count - 16);
+    }
+    uint8_t padded[16];
+    memset(padded, ' ', sizeof padded);
+    memcpy(padded, bytes, count);
+    return json_block_is_plain(padded);
+#else
+    for (size_t i = 0; i < count; i++) {
         uint8_t b = bytes[i];
         if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') return 0;
     }
     return 1;
+#endif
 }
 
 void byte_scan_prefetch(const void *bytes, size_t count) {

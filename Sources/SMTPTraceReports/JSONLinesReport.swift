@@ -94,33 +94,39 @@ public enum JSONLinesReport {
             out.string(f.kind.id)
         }
         out.endArray()
-        out.key("commands")
-        out.beginArray()
-        for i in s.commands.indices {
-            let reply = s.commands[i].replyIndex
-            out.beginObject()
-            out.key("frame"); out.int(s.commands[i].frame)
-            out.key("time"); out.timestamp(s.commands[i].timestamp)
-            out.key("verb"); out.string(s.commands[i].verb)
-            out.key("argument"); out.string(s.commands[i].argument)
-            out.key("reply"); out.int(reply.map { s.replies[$0].code })
-            out.key("reply_frame"); out.int(reply.map { s.replies[$0].frame })
-            out.endObject()
-        }
-        out.endArray()
-        out.key("reply_sequence")
-        out.beginArray()
-        for i in s.replies.indices {
-            out.beginObject()
-            out.key("frame"); out.int(s.replies[i].frame)
-            out.key("time"); out.timestamp(s.replies[i].timestamp)
-            out.key("code"); out.int(s.replies[i].code)
-            out.key("enhanced"); out.string(s.replies[i].enhancedCode)
-            out.key("text"); out.string(s.replies[i].text)
-            out.key("lines"); out.int(s.replies[i].lineCount)
-            out.key("packets"); out.int(s.replies[i].packetCount)
-            out.key("answers"); out.constant(answerLabel(s.replies[i].target))
-            out.endObject()
+        // Elements read in place through buffers: indexing the arrays directly let the
+        // optimiser copy (and retain) a whole record for each field.
+        s.replies.withUnsafeBufferPointer { replies in
+            out.key("commands")
+            out.beginArray()
+            s.commands.withUnsafeBufferPointer { commands in
+                for command in commands.indices {
+                    let reply = commands[command].replyIndex
+                    out.beginObject()
+                    out.key("frame"); out.int(commands[command].frame)
+                    out.key("time"); out.timestamp(commands[command].timestamp)
+                    out.key("verb"); out.string(commands[command].verb)
+                    out.key("argument"); out.string(commands[command].argument)
+                    out.key("reply"); out.int(reply.map { replies[$0].code })
+                    out.key("reply_frame"); out.int(reply.map { replies[$0].frame })
+                    out.endObject()
+                }
+            }
+            out.endArray()
+            out.key("reply_sequence")
+            out.beginArray()
+            for i in replies.indices {
+                out.beginObject()
+                out.key("frame"); out.int(replies[i].frame)
+                out.key("time"); out.timestamp(replies[i].timestamp)
+                out.key("code"); out.int(replies[i].code)
+                out.key("enhanced"); out.string(replies[i].enhancedCode)
+                out.key("text"); out.string(replies[i].text)
+                out.key("lines"); out.int(replies[i].lineCount)
+                out.key("packets"); out.int(replies[i].packetCount)
+                out.key("answers"); out.constant(answerLabel(replies[i].target))
+                out.endObject()
+            }
         }
         out.endArray()
         out.endObject()

@@ -62,11 +62,14 @@ public final class JSONWriter {
     public func newline() { appendByte(0x0A) }
 
     /// An object member's key. Keys are the schema's own ASCII names, never wire text.
+    /// Inlined where it is called, so that copying a key of known length is a few moves
+    /// (a session record writes about 170 of them).
+    @inline(__always)
     public func key(_ name: StaticString) {
         separate()
         appendQuoted(name, reserving: 1)
         storage[count] = UInt8(ascii: ":")
-        count += 1
+        count &+= 1
         afterKey = true
     }
 
@@ -167,7 +170,11 @@ public final class JSONWriter {
 
     @inline(__always)
     private func reserve(_ more: Int) {
-        guard count + more > capacity else { return }
+        if _slowPath(count &+ more > capacity) { grow(toHold: more) }
+    }
+
+    @inline(never)
+    private func grow(toHold more: Int) {
         var grown = capacity * 2
         while count + more > grown { grown *= 2 }
         let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
@@ -226,11 +233,11 @@ public final class JSONWriter {
     @inline(__always)
     private func appendQuoted(_ text: StaticString, reserving extra: Int) {
         let length = text.utf8CodeUnitCount
-        reserve(length + 2 + extra)
+        reserve(length &+ 2 &+ extra)
         storage[count] = UInt8(ascii: "\"")
-        (storage + count + 1).update(from: text.utf8Start, count: length)
-        storage[count + 1 + length] = UInt8(ascii: "\"")
-        count += length + 2
+        (storage + (count &+ 1)).update(from: text.utf8Start, count: length)
+        storage[count &+ 1 &+ length] = UInt8(ascii: "\"")
+        count &+= length &+ 2
     }
 
     private func appendLiteral(_ text: StaticString) {
@@ -265,6 +272,18 @@ public final class JSONWriter {
     /// control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or its short form.
     /// Text with nothing to escape — nearly all of it — is copied in one append.
     private func appendEscaped(_ text: String) {
+        // Printable ASCII, the usual case, straight from the string's own storage.
+        let copied = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            guard let base = utf8.baseAddress else { return false }
+            guard byte_scan_is_plain_json_text(base, utf8.count) else { return false }
+            reserve(utf8.count + 2)
+            storage[count] = UInt8(ascii: "\"")
+            (storage + count + 1).update(from: base, count: utf8.count)
+            storage[count + 1 + utf8.count] = UInt8(ascii: "\"")
+            count += utf8.count + 2
+            return true
+        }
+        if copied == true { return }
         appendByte(UInt8(ascii: "\""))
         var text = text
         let plain = text.withUTF8 { utf8 in
