@@ -248,25 +248,46 @@ public final class JSONWriter {
         reserve(21)
         if value < 0 {
             storage[count] = UInt8(ascii: "-")
-            count += 1
+            count &+= 1
         }
         var n = UInt64(value.magnitude)
-        // The digit count by comparison, then the digits written backwards in place.
+        if n < 10 {
+            // Most counts and flags: one digit.
+            storage[count] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n)
+            count &+= 1
+            return
+        }
+        // The digit count by comparison, then the digits written backwards in place, two at
+        // a time from a table of pairs (half the divisions).
         var digits = 1
         var limit: UInt64 = 10
         while n >= limit {
-            digits += 1
+            digits &+= 1
             if limit > UInt64.max / 10 { break }
             limit &*= 10
         }
-        var at = count + digits
+        var at = count &+ digits
         count = at
-        repeat {
-            at -= 1
-            storage[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n % 10)
-            n /= 10
-        } while n > 0
+        let pairs = Self.digitPairs.utf8Start
+        while n >= 100 {
+            let pair = Int(truncatingIfNeeded: n % 100) &* 2
+            n /= 100
+            at &-= 2
+            storage[at] = pairs[pair]
+            storage[at &+ 1] = pairs[pair &+ 1]
+        }
+        if n >= 10 {
+            let pair = Int(truncatingIfNeeded: n) &* 2
+            storage[at &- 2] = pairs[pair]
+            storage[at &- 1] = pairs[pair &+ 1]
+        } else {
+            storage[at &- 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n)
+        }
     }
+
+    /// "00", "01" … "99", one after the other.
+    private static let digitPairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     /// `text` as a JSON string literal: `"` and `\` escaped, every C0 control, DEL, C1
     /// control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or its short form.

@@ -83,6 +83,9 @@ public struct LineFramer {
     private var pendingBareCR = false
     private var pendingCRDotCR = false
     private var lineInProgress = false
+    /// Body mode: the line in progress, cut by the end of a chunk, is plain so far (no CR but
+    /// possibly its last octet, not starting with '.'); see `finishPlainLine`.
+    private var carryingPlainLine = false
 
     public init(keepLimit: Int = 1024) {
         self.keepLimit = keepLimit
@@ -130,6 +133,10 @@ public struct LineFramer {
             case .lines:
                 if let line = scanLine(bytes, position: &position, chunk: chunk) { return .line(line) }
             case .body:
+                if lineInProgress && carryingPlainLine {
+                    carryingPlainLine = false
+                    if finishPlainLine(bytes, position: &position) { continue }
+                }
                 if !lineInProgress { skipPlainBodyLines(bytes, position: &position) }
                 if position >= bytes.count { return nil }
                 if let line = scanLine(bytes, position: &position, chunk: chunk) {
@@ -140,6 +147,8 @@ public struct LineFramer {
                     }
                     return .line(line)
                 }
+                // The chunk ended inside a line (each body segment cuts one in two).
+                carryingPlainLine = !pendingBareCR && self.line.first != 0x2E
             }
         }
         return nil
@@ -162,9 +171,35 @@ public struct LineFramer {
         position += found.octets
     }
 
+    /// Ends a carried plain body line from the chunk's first octets when they end it plainly
+    /// (CRLF, no other CR, at most `maxPlainBodyLine` octets): counted as `scanLine` and the
+    /// plain-line test in `next` would count it, without copying or framing it. Otherwise
+    /// nothing is consumed and false sends the line down the general path, whose state is
+    /// intact (the carried octets are in `line`).
+    private mutating func finishPlainLine(_ bytes: UnsafeRawBufferPointer, position: inout Int) -> Bool {
+        let base = bytes.baseAddress! + position
+        guard let found = memchr(base, 0x0A, bytes.count - position) else { return false }
+        let run = UnsafeRawPointer(found) - UnsafeRawPointer(base)  // octets before the LF
+        if run == 0 {
+            guard pendingCR else { return false }  // a bare LF
+        } else {
+            guard !pendingCR else { return false }  // the carried CR was bare
+            guard base.load(fromByteOffset: run - 1, as: UInt8.self) == 0x0D else { return false }
+            if run > 1, memchr(base, 0x0D, run - 1) != nil { return false }
+        }
+        let length = pendingLength + run - 1  // the CR is not part of the line
+        guard length <= Self.maxPlainBodyLine else { return false }
+        skippedBodyOctets += UInt64(length + 2)
+        skippedBodyLines += 1
+        position += run + 1
+        lineInProgress = false
+        return true
+    }
+
     private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {
         if !lineInProgress {
             lineInProgress = true
+            carryingPlainLine = false
             line.removeAll(keepingCapacity: true)
             pendingLength = 0
             pendingCR = false
@@ -230,6 +265,7 @@ public struct LineFramer {
     /// is abandoned; the decoder resynchronises on the next line.
     public mutating func resynchronise(afterMissing missing: Int) {
         lineInProgress = false
+        carryingPlainLine = false
         line.removeAll(keepingCapacity: true)
         switch mode {
         case .raw(let remaining):

@@ -177,5 +177,18 @@ struct JSONWriterTests {
         numbers.strings([])
         numbers.int(Int64.min + 1); numbers.int(UInt64.max); numbers.int(0)
         #expect(numbers.text == "[]-9223372036854775807184467440737095516150")
+        // Every digit count, both signs, each against the standard library's own decimal.
+        var value: Int64 = 7
+        for _ in 0..<19 {
+            for n in [value, -value, value - 1, value + 3] {
+                let writer = JSONWriter()
+                writer.int(n)
+                #expect(writer.text == String(n))
+            }
+            value = value &* 10 &+ 3
+        }
+        let extremes = JSONWriter()
+        extremes.beginArray(); extremes.int(Int64.min); extremes.int(Int64.max); extremes.int(-9); extremes.endArray()
+        #expect(extremes.text == "[-9223372036854775808,9223372036854775807,-9]")
     }
 }

@@ -107,6 +107,73 @@ struct LineFramerTests {
         }
     }
 
+    /// Body mode on seeded random bodies (plain lines, bare CRs and LFs, dot lines, long lines),
+    /// cut at random places into up to eight chunks: exactly the lines, octets and line counts
+    /// of the same body given whole — also where a chunk ends on a CR, right after one, or
+    /// inside a line carried over several chunks.
+    @Test func bodyModeIsTheSameWhereverTheChunksEnd() {
+        struct Framed: Equatable {
+            var lines: [Output] = []
+            var octets: UInt64 = 0
+            var skipped = 0
+        }
+        func run(_ bytes: [UInt8], cuts: [Int]) -> Framed {
+            var framer = LineFramer(keepLimit: 1024)
+            framer.mode = .body
+            var framed = Framed()
+            var start = 0
+            for end in cuts + [bytes.count] where end > start {
+                bytes[start..<end].withUnsafeBytes { raw in
+                    let chunk = StreamChunk(bytes: raw, frame: 1, timestamp: .zero, streamOffset: 0)
+                    var position = 0
+                    while let output = framer.next(from: chunk, position: &position) {
+                        if case .line(let info) = output {
+                            framed.lines.append(Output(text: String(decoding: framer.line, as: UTF8.self), length: info.length,
+                                                       terminator: info.terminator, frame: info.frame, bareCR: info.hasBareCR))
+                        }
+                    }
+                    let taken = framer.takeSkippedBody()
+                    framed.octets += taken.octets
+                    framed.skipped += taken.lines
+                }
+                start = end
+            }
+            if let last = framer.finish() {
+                framed.lines.append(Output(text: String(decoding: framer.line, as: UTF8.self), length: last.length,
+                                           terminator: last.terminator, frame: last.frame, bareCR: last.hasBareCR))
+            }
+            return framed
+        }
+        var generator = SplitMix64(seed: 0xB0D1_E5)
+        func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
+        var returned = 0, skipped = 0
+        for _ in 0..<1500 {
+            var body: [UInt8] = []
+            let target = 1 + random(2500)
+            while body.count < target {
+                let length = random(12) == 0 ? 990 + random(20) : random(90)
+                body += (0..<length).map { _ in UInt8(0x20 + random(90)) }
+                switch random(30) {
+                case 0: body += [0x0D]
+                case 1: body += [0x0A]
+                case 2: body += [0x0D, 0x0A, 0x2E]
+                case 3: body += [0x0D, 0x0D, 0x0A]
+                default: body += [0x0D, 0x0A]
+                }
+            }
+            let whole = run(body, cuts: [])
+            // Cuts anywhere, and often right before or after a CR.
+            var cuts = (0..<(1 + random(7))).map { _ in random(body.count + 1) }
+            if let cr = body.firstIndex(of: 0x0D), random(2) == 0 { cuts.append(cr + random(2)) }
+            let split = run(body, cuts: cuts.sorted())
+            // Every returned line is attributed to frame 1 either way.
+            #expect(split == whole, "body \(body.count) cut at \(cuts.sorted())")
+            returned += whole.lines.count
+            skipped += whole.skipped
+        }
+        #expect(returned == 3249 && skipped == 14_525)  // deterministic: the generator is seeded
+    }
+
     /// The vector body scan against the rule written plainly, on bodies built to put line ends,
     /// bare CRs and LFs, dots and long lines on and around every 64-octet block boundary.
     @Test func vectorBodyScanFollowsTheRule() {
