@@ -253,6 +253,13 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
                 return
             }
         }
+        if !flags.contains(.fin), !flags.contains(.syn), segment.payload.count == 0, segment.missingPayloadLength == 0 {
+            // A bare ACK (a third of a capture's segments): nothing to take in this direction,
+            // whose state it cannot change; its acknowledgement, handled above, may have
+            // finished the other one.
+            closeIfBothFinished(connection)
+            return
+        }
         if flags.contains(.fin) && !connection.events.contains(where: { $0.kind == .fin && $0.side == direction }) {
             connection.log(.fin, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
         }
@@ -264,6 +271,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         } else if after.outOfOrderSegments > before.outOfOrderSegments {
             connection.log(.outOfOrder, direction, frame: segment.frameNumber, timestamp: segment.timestamp, bytes: segment.payload.count)
         }
+        closeIfBothFinished(connection)
+    }
+
+    @inline(__always)
+    private func closeIfBothFinished(_ connection: TCPConnection) {
         if connection.toServer.finished && connection.toClient.finished {
             connection.state = .closed
             close(connection, reason: .finished)
