@@ -49,8 +49,10 @@ public final class TCPConnection {
     var resetSeen: TCPConnectionSummary.Reset? = nil
     var ignoredResets = 0
     var gaps: [TCPConnectionSummary.Gap] = []
-    var bytesAfterPeerFIN: [UInt64] = [0, 0]
-    var packetsBySide: [UInt64] = [0, 0]
+    /// Per direction (client to server first), as plain fields: counted on every packet, where
+    /// an array would be checked for uniqueness each time (and cost two allocations).
+    var bytesAfterPeerFIN: (UInt64, UInt64) = (0, 0)
+    var packetsBySide: (UInt64, UInt64) = (0, 0)
     var events: [TCPConnectionSummary.Event] = []
     var eventsNotKept = 0
 
@@ -111,8 +113,8 @@ public final class TCPConnection {
             connectionID: id, client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame,
             firstTimestamp: firstTimestamp, lastTimestamp: lastTimestamp, midstream: startedMidstream,
             handshakeCompleted: handshakeCompleted, closeReason: closeReason, fins: fins, reset: resetSeen,
-            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: bytesAfterPeerFIN,
-            counters: counters, packetsBySide: packetsBySide)
+            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: [bytesAfterPeerFIN.0, bytesAfterPeerFIN.1],
+            counters: counters, packetsBySide: [packetsBySide.0, packetsBySide.1])
         summary.events = events
         summary.eventsNotKept = eventsNotKept
         return summary

@@ -188,7 +188,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         connection.lastFrame = segment.frameNumber
         connection.lastTimestamp = segment.timestamp
         connection.packets += 1
-        connection.packetsBySide[direction.rawValue] += 1
+        if direction == .clientToServer { connection.packetsBySide.0 += 1 } else { connection.packetsBySide.1 += 1 }
         connection.payloadBytes += UInt64(segment.payload.count + segment.missingPayloadLength)
 
         if flags.contains(.syn) {
@@ -304,7 +304,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     @inline(__always)
     private func noteData(_ count: Int, from direction: Direction, on connection: TCPConnection) {
         if !connection.fins.isEmpty, connection.fins.contains(where: { $0.side != direction }) {
-            connection.bytesAfterPeerFIN[direction.rawValue] += UInt64(count)
+            if direction == .clientToServer {
+                connection.bytesAfterPeerFIN.0 += UInt64(count)
+            } else {
+                connection.bytesAfterPeerFIN.1 += UInt64(count)
+            }
         }
     }
 
