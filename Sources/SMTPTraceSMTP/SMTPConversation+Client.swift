@@ -424,11 +424,8 @@ extension SMTPConversation {
     }
 
     func commitHeader() {
-        guard let header = currentHeader, let t = currentTransaction else {
-            currentHeader = nil
-            return
-        }
-        currentHeader = nil
+        // Moved out, not copied.
+        guard let header = currentHeader.take(), let t = currentTransaction else { return }
         // Only the five fields the record keeps are cut and decoded, each the first time it
         // appears; the headers are changed in place (a copy of them per field adds up).
         switch header.name {

@@ -63,8 +63,7 @@ extension SMTPConversation {
                                         timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
                                         inconsistent: false, extensions: [])
         }
-        if line.isLast, let reply = partialReply {
-            partialReply = nil
+        if line.isLast, let reply = partialReply.take() {  // moved out, not copied
             completeReply(reply)
         }
     }

@@ -215,9 +215,8 @@ public final class SMTPConversation {
     public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) -> SMTPSessionRecord {
         if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
         if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
-        if let partial = partialReply {
+        if let partial = partialReply.take() {
             // A multi-line reply never terminated.
-            partialReply = nil
             var unterminated = partial
             unterminated.inconsistent = true
             completeReply(unterminated)
