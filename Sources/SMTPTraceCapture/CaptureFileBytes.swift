@@ -19,14 +19,14 @@ public final class CaptureFileBytes: Sendable {
 
     /// Opens the file at `path` for reading; nil if it cannot be opened.
     public init?(path: String) {
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         descriptor = fd
     }
 
     /// Opens its own descriptor on the file behind `descriptor`; nil if that fails.
     init?(duplicating descriptor: Int32) {
-        let own = dup(descriptor)
+        let own = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
         guard own >= 0 else { return nil }
         self.descriptor = own
     }

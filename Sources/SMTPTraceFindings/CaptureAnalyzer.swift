@@ -234,16 +234,16 @@ public final class CaptureAnalyzer {
     private var trigger = (frame: UInt64(0), phase: UInt8(1))
     private var sequenceInFrame: UInt64 = 0
 
-    /// Turns this analyzer into one shard of a capture whose connections are spread over
-    /// several analyzers: it is given only its connections' segments (`process(shardSegment:)`),
-    /// sweeps for idle connections when told (`sweep(now:atFrame:)`), and hands every session
-    /// and finding to `output` with its place in the capture, for `ShardMerge`.
     /// The capture file the frames come from, when its bytes can be read again (see
     /// `TCPReassembler.capturedFile`); before the first frame.
     func rereads(_ file: CaptureFileBytes?) {
         tcp.capturedFile = file
     }
 
+    /// Turns this analyzer into one shard of a capture whose connections are spread over
+    /// several analyzers: it is given only its connections' segments (`process(shardSegment:)`),
+    /// sweeps for idle connections when told (`sweep(now:atFrame:)`), and hands every session
+    /// and finding to `output` with its place in the capture, for `ShardMerge`.
     public func makeShard(output: @escaping (ShardEvent) -> Void) {
         shardOutput = output
         tcp.sweepsOnItsOwn = false

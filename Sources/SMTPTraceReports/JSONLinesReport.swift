@@ -101,7 +101,8 @@ public enum JSONLinesReport {
             out.beginArray()
             s.commands.withUnsafeBufferPointer { commands in
                 for command in commands.indices {
-                    let reply = commands[command].replyIndex
+                    // Unchecked buffer indexing: an index is used only if it is in range.
+                    let reply = commands[command].replyIndex.flatMap { replies.indices.contains($0) ? $0 : nil }
                     out.beginObject()
                     out.key("frame"); out.int(commands[command].frame)
                     out.key("time"); out.timestamp(commands[command].timestamp)

@@ -10,13 +10,16 @@ import SMTPTraceCapture
 /// kept so that a retransmission or an overlapping segment can be compared with what was
 /// delivered first ("first copy wins", but a different second copy is counted).
 ///
-/// Two ways of keeping them. When the capture file can give its bytes again
-/// (`CaptureFileBytes`, a mapped file), only where each delivered run sits in the file is kept,
-/// and the bytes are read back for the rare comparison: copying every payload octet cost more
-/// than a tenth of the analysis. Otherwise (an interface, a pipe, a merge of several files) the
-/// bytes themselves go into a ring buffer that grows by doubling up to `limit`. Either way the
-/// kept range is trimmed by the peer's ACKs, so it holds about the bytes in flight, and past
-/// `limit` bytes the oldest are forgotten (an overlap with them can no longer be checked).
+/// Two ways of keeping them, with the same results. When the capture file can give its bytes
+/// again (`CaptureFileBytes`, a mapped file), only where each delivered run sits in the file is
+/// kept, and the bytes are read back for the rare comparison: copying every payload octet cost
+/// more than a tenth of the analysis. Otherwise (an interface, a pipe, a merge of several files)
+/// the bytes themselves go into a ring buffer that grows by doubling up to `limit`; so do they
+/// when runs are many and small (more than `limit / 64` in flight: the runs already kept are
+/// read back into the ring then, so that their memory stays bounded and nothing is forgotten
+/// that copies would keep). Either way the kept range is trimmed by the peer's ACKs, so it holds
+/// about the bytes in flight, and past `limit` bytes the oldest are forgotten (an overlap with
+/// them can no longer be checked).
 /// Written by hand: it is on the per-segment path and needs sequence-number addressing that no
 /// collection offers.
 public struct RecentBytes {
@@ -48,7 +51,7 @@ public struct RecentBytes {
 
     public var endSequence: UInt32 { startSequence &+ UInt32(truncatingIfNeeded: count) }
 
-    /// At most this many runs are kept (many tiny segments): about a third of `limit` in memory.
+    /// At most this many runs are kept (then they become copies): about a third of `limit`.
     private var maximumRuns: Int { max(16, limit / 64) }
 
     /// Appends bytes that were just delivered at `sequence` (which must be `endSequence`,
@@ -56,12 +59,14 @@ public struct RecentBytes {
     public mutating func append(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32, fileOffset: Int64 = -1) {
         guard bytes.count > 0, limit > 0 else { return }
         let locate = fileOffset >= 0 && file != nil
-        if count == 0 || sequence != endSequence || locate != locating {
+        if count == 0 || sequence != endSequence {
             clear()
             startSequence = sequence
             locating = locate
+        } else if locating && (!locate || runs.count - firstRun >= maximumRuns) {
+            readRunsIntoRing()
         }
-        if locate {
+        if locating {
             appendLocated(bytes.count, at: sequence, fileOffset: fileOffset)
         } else {
             appendCopy(bytes, at: sequence)
@@ -78,10 +83,27 @@ public struct RecentBytes {
             startSequence = run.sequence
         }
         if count + run.length > limit { forget(count + run.length - limit) }
-        if runs.count - firstRun >= maximumRuns { forget(runs[firstRun].length) }
-        if count == 0 { startSequence = run.sequence }
         runs.append(run)
         count += run.length
+    }
+
+    /// Turns the kept runs into copies (too many runs, or bytes that cannot be located): read
+    /// back into the ring, in order. A file that no longer gives them ends what is kept.
+    private mutating func readRunsIntoRing() {
+        let kept = count, start = startSequence
+        var bytes = [UInt8](repeating: 0, count: kept)
+        var complete = file != nil
+        bytes.withUnsafeMutableBytes { buffer in
+            var at = 0
+            for run in runs[firstRun...] where complete {
+                complete = file!.read(run.length, at: run.fileOffset, into: buffer.baseAddress! + at)
+                at += run.length
+            }
+        }
+        clear()
+        locating = false
+        startSequence = complete ? start : start &+ UInt32(truncatingIfNeeded: kept)
+        if complete { bytes.withUnsafeBytes { appendCopy($0, at: start) } }
     }
 
     private mutating func appendCopy(_ bytes: UnsafeRawBufferPointer, at sequence: UInt32) {
