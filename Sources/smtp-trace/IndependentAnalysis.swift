@@ -12,23 +12,24 @@ import SMTPTraceSMTP
 final class IndependentAnalysis: @unchecked Sendable {
     let readers: [PcapFileReader]
     let configuration: AnalyzerConfiguration
-    let json: Bool
+    /// Where `--json` records go (under `lock`: the inputs' threads share it); nil for the table.
+    let stream: JSONStream?
     private let lock = NSLock()
     private var results: [AnalysisResult?]
     private var failures: [CaptureError] = []
     private var nextStreamedID = 0
 
-    init(readers: [PcapFileReader], configuration: AnalyzerConfiguration, json: Bool) {
+    init(readers: [PcapFileReader], configuration: AnalyzerConfiguration, stream: JSONStream?) {
         self.readers = readers
         self.configuration = configuration
-        self.json = json
+        self.stream = stream
         self.results = Array(repeating: nil, count: readers.count)
     }
 
     func run() throws(CaptureError) -> AnalysisResult {
         DispatchQueue.concurrentPerform(iterations: readers.count) { index in
             let analyzer = CaptureAnalyzer(configuration: configuration)
-            if json { stream(analyzer) }
+            if let stream { self.stream(analyzer, to: stream) }
             do {
                 let result = try CaptureAnalyzer.analyze(MergedFrameSource(readers: [readers[index]]), with: analyzer)
                 lock.lock()
@@ -45,7 +46,7 @@ final class IndependentAnalysis: @unchecked Sendable {
     }
 
     /// One writer at a time; ids unique across the inputs.
-    private func stream(_ analyzer: CaptureAnalyzer) {
+    private func stream(_ analyzer: CaptureAnalyzer, to stream: JSONStream) {
         analyzer.output.sessionEnded = { [self] session, findings in
             lock.lock()
             defer { lock.unlock() }
@@ -57,16 +58,12 @@ final class IndependentAnalysis: @unchecked Sendable {
                 f.session = nextStreamedID
                 return f
             }
-            let writer = JSONWriter()
-            JSONLinesReport.writeSession(renumbered, findings: findings, to: writer)
-            writer.withBytes(Terminal.write(bytes:))
+            stream.write(renumbered, findings: findings)
         }
         analyzer.output.connectionEnded = { [self] findings in
             lock.lock()
             defer { lock.unlock() }
-            let writer = JSONWriter()
-            JSONLinesReport.writeFindings(findings, to: writer)
-            writer.withBytes(Terminal.write(bytes:))
+            stream.write(findings)
         }
     }
 }

@@ -62,7 +62,7 @@ struct LiveRun {
         let width = output.width ?? Terminal.width() ?? 100
         let statusLine = Terminal.isTerminal(STDERR_FILENO) && !output.quiet
         if output.json {
-            analyzer.output = SMTPTraceCommand.jsonStream()
+            analyzer.output = JSONStream(batchBytes: 0).output
         } else {
             let printLines: ([Finding]) -> Void = { findings in
                 if statusLine { Terminal.writeError("\r\u{1B}[K") }

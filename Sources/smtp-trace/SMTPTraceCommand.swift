@@ -136,20 +136,21 @@ struct SMTPTraceCommand: ParsableCommand {
             configuration.retention = Retention(maxSessions: 1000, maxFindingsPerID: 50)
         }
         let result: AnalysisResult
+        let stream = output.json ? JSONStream(batchBytes: 1 << 18) : nil
         do {
             if input.independent && source.readers.count > 1 {
-                result = try IndependentAnalysis(readers: source.readers, configuration: configuration, json: output.json).run()
+                result = try IndependentAnalysis(readers: source.readers, configuration: configuration, stream: stream).run()
             } else {
                 let shards = analysis.shards
                 if shards > 0 {
                     let sharded = ShardedAnalysis(source: source, configuration: configuration, shards: shards)
-                    if output.json { sharded.merge.output = Self.jsonStream() }
+                    if let stream { sharded.merge.output = stream.output }
                     result = sharded.run { sharded in
                         progress.update(bytesRead: source.bytesRead, frames: sharded.framesRead, sessions: sharded.sessionsSoFar)
                     }
                 } else {
                     let analyzer = CaptureAnalyzer(configuration: configuration)
-                    if output.json { analyzer.output = Self.jsonStream() }
+                    if let stream { analyzer.output = stream.output }
                     result = try CaptureAnalyzer.analyze(source, with: analyzer) { analyzer in
                         progress.update(bytesRead: source.bytesRead, frames: analyzer.framesSoFar, sessions: analyzer.sessionsSoFar)
                     }
@@ -157,6 +158,7 @@ struct SMTPTraceCommand: ParsableCommand {
             }
         } catch {
             progress.clear()
+            stream?.flush()
             Terminal.error(error.description)
             throw ExitCode(ExitStatus.unreadableInput)
         }
@@ -166,6 +168,7 @@ struct SMTPTraceCommand: ParsableCommand {
         let style = TextStyle(colors: output.useColor())
 
         if output.json {
+            stream?.flush()
             let writer = JSONWriter()
             JSONLinesReport.writeSummary(result, inputs: names, to: writer)
             writer.withBytes(Terminal.write(bytes:))
@@ -182,21 +185,6 @@ struct SMTPTraceCommand: ParsableCommand {
         if let level = output.failOn, result.totals.severities.contains(where: { $0.key >= level.severity && $0.value > 0 }) {
             throw ExitCode(ExitStatus.findings)
         }
-    }
-
-    /// Writers of each session's record and its findings the moment the session ends (and of
-    /// the findings of connections that carried no SMTP), so that nothing has to be kept.
-    static func jsonStream() -> AnalysisOutput {
-        let writer = JSONWriter()
-        return AnalysisOutput(sessionEnded: { session, findings in
-            writer.reset()
-            JSONLinesReport.writeSession(session, findings: findings, to: writer)
-            writer.withBytes(Terminal.write(bytes:))
-        }, connectionEnded: { findings in
-            writer.reset()
-            JSONLinesReport.writeFindings(findings, to: writer)
-            writer.withBytes(Terminal.write(bytes:))
-        })
     }
 
     func printTranscripts(_ which: String, result: AnalysisResult, width: Int, style: TextStyle) throws {
