@@ -38,6 +38,9 @@ public final class JSONWriter {
         try body(UnsafeRawBufferPointer(start: storage, count: count))
     }
 
+    /// How many bytes have been written since the last `reset`.
+    public var byteCount: Int { count }
+
     /// Empties the buffer, keeping its storage, for the next record.
     public func reset() {
         count = 0

@@ -11,13 +11,12 @@ import SMTPTraceSMTP
 final class JSONStream {
     private let writer = JSONWriter()
     private let batchBytes: Int
-    private var pending = 0
 
     init(batchBytes: Int) {
         self.batchBytes = batchBytes
     }
 
-    /// A reader of `SMTPSessionRecord`s for `CaptureAnalyzer`/`ShardMerge`.
+    /// Where `CaptureAnalyzer` or `ShardMerge` hands each finished session.
     var output: AnalysisOutput {
         AnalysisOutput(sessionEnded: { [self] session, findings in write(session, findings: findings) },
                        connectionEnded: { [self] findings in write(findings) })
@@ -34,15 +33,13 @@ final class JSONStream {
     }
 
     private func written() {
-        pending += 1
-        if writer.withBytes({ $0.count }) >= batchBytes { flush() }
+        if writer.byteCount >= batchBytes { flush() }
     }
 
     /// Writes out what is gathered (before the summary, an error, or the end).
     func flush() {
-        guard pending > 0 else { return }
+        guard writer.byteCount > 0 else { return }
         writer.withBytes(Terminal.write(bytes:))
         writer.reset()
-        pending = 0
     }
 }
