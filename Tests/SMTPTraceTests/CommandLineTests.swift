@@ -64,6 +64,23 @@ struct CommandLineTests {
         #expect(summary == 53 + 26)
     }
 
+    /// JSON from files leaves in batches of 256 KiB: 100 inputs (200 sessions, about 650 KB of
+    /// records, written by two threads) come out whole — every record once, each line valid,
+    /// the summary last — across the batch boundaries.
+    @Test func jsonRecordsSurviveTheirBatches() throws {
+        let inputs = Array(repeating: TestPaths.fixture("two-sessions.pcap"), count: 100)
+        let run = try runTool(["--independent", "--json"] + inputs)
+        #expect(run.status == 0)
+        #expect(run.stdout.utf8.count > 2 * 262_144)
+        let lines = run.stdout.split(separator: "\n")
+        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(records.count == lines.count)
+        let ids = records.filter { $0["type"] as? String == "session" }.compactMap { $0["id"] as? Int }
+        #expect(ids.sorted() == Array(1...200))
+        #expect(records.last?["type"] as? String == "summary")
+        #expect(records.last?["sessions"] as? Int == 200)
+    }
+
     /// Separate captures analysed in parallel: every session once, ids unique, counts summed.
     @Test func independentInputsAreAnalysedSeparately() throws {
         let run = try runTool(["--independent", "--json", TestPaths.fixture("two-sessions.pcap"),
