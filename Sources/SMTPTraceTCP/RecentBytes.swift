@@ -23,9 +23,9 @@ import SMTPTraceCapture
 /// Written by hand: it is on the per-segment path and needs sequence-number addressing that no
 /// collection offers.
 public struct RecentBytes {
-    /// One delivered run of octets and where it starts in the capture file.
+    /// One delivered run of octets and where it starts in the capture file (its sequence
+    /// number follows from `startSequence` and the runs before it).
     struct Located {
-        var sequence: UInt32
         var length: Int
         var fileOffset: Int64
     }
@@ -33,7 +33,8 @@ public struct RecentBytes {
     /// The copies (ring buffer), when the file cannot give the bytes again.
     private var storage: [UInt8] = []
     private var head = 0  // index of the oldest byte
-    /// The runs in sequence order from `firstRun` on, when it can; contiguous in sequence.
+    /// The runs in sequence order from `firstRun` on, when it can; contiguous in sequence, the
+    /// first starting at `startSequence`.
     private var runs: [Located] = []
     private var firstRun = 0
     /// Whether the bytes kept now are `runs` rather than copies in `storage`.
@@ -42,7 +43,7 @@ public struct RecentBytes {
     /// Sequence number of the oldest byte kept.
     public private(set) var startSequence: UInt32 = 0
     public let limit: Int
-    public let file: CaptureFileBytes?
+    let file: CaptureFileBytes?
 
     public init(limit: Int, file: CaptureFileBytes? = nil) {
         self.limit = limit
@@ -74,13 +75,12 @@ public struct RecentBytes {
     }
 
     private mutating func appendLocated(_ length: Int, at sequence: UInt32, fileOffset: Int64) {
-        var run = Located(sequence: sequence, length: length, fileOffset: fileOffset)
+        var run = Located(length: length, fileOffset: fileOffset)
         if length > limit {
             let drop = length - limit
-            run = Located(sequence: sequence &+ UInt32(truncatingIfNeeded: drop), length: limit,
-                          fileOffset: fileOffset + Int64(drop))
+            run = Located(length: limit, fileOffset: fileOffset + Int64(drop))
             clear()
-            startSequence = run.sequence
+            startSequence = sequence &+ UInt32(truncatingIfNeeded: drop)
         }
         if count + run.length > limit { forget(count + run.length - limit) }
         runs.append(run)
@@ -218,7 +218,6 @@ public struct RecentBytes {
                     left -= length
                     firstRun += 1
                 } else {
-                    runs[firstRun].sequence &+= UInt32(truncatingIfNeeded: left)
                     runs[firstRun].length -= left
                     runs[firstRun].fileOffset += Int64(left)
                     left = 0

@@ -36,7 +36,13 @@ final class JSONStream {
         if writer.byteCount >= batchBytes { flush() }
     }
 
-    /// Writes out what is gathered (before the summary, an error, or the end).
+    /// The closing summary after everything gathered, all written out.
+    func finish(_ result: AnalysisResult, inputs: [String]) {
+        JSONLinesReport.writeSummary(result, inputs: inputs, to: writer)
+        flush()
+    }
+
+    /// Writes out what is gathered (before an error, or at the end).
     func flush() {
         guard writer.byteCount > 0 else { return }
         writer.withBytes(Terminal.write(bytes:))

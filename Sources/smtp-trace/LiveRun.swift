@@ -61,8 +61,9 @@ struct LiveRun {
         let style = TextStyle(colors: output.useColor())
         let width = output.width ?? Terminal.width() ?? 100
         let statusLine = Terminal.isTerminal(STDERR_FILENO) && !output.quiet
-        if output.json {
-            analyzer.output = JSONStream(batchBytes: 0).output
+        let stream = output.json ? JSONStream(batchBytes: 0) : nil
+        if let stream {
+            analyzer.output = stream.output
         } else {
             let printLines: ([Finding]) -> Void = { findings in
                 if statusLine { Terminal.writeError("\r\u{1B}[K") }
@@ -134,10 +135,8 @@ struct LiveRun {
         let counters = live.counters
         let drops = (counters?.droppedByKernel ?? 0) + (counters?.droppedByInterface ?? 0) + ring.dropped
         let result = analyzer.finish(droppedPackets: drops)
-        if output.json {
-            let writer = JSONWriter()
-            JSONLinesReport.writeSummary(result, inputs: [interface], to: writer)
-            writer.withBytes(Terminal.write(bytes:))
+        if let stream {
+            stream.finish(result, inputs: [interface])
         } else {
             Terminal.write("\n" + TextReport(width: width, style: style).render(result, inputs: ["live on " + interface]))
         }

@@ -167,11 +167,8 @@ struct SMTPTraceCommand: ParsableCommand {
         let width = output.width ?? Terminal.width() ?? 100
         let style = TextStyle(colors: output.useColor())
 
-        if output.json {
-            stream?.flush()
-            let writer = JSONWriter()
-            JSONLinesReport.writeSummary(result, inputs: names, to: writer)
-            writer.withBytes(Terminal.write(bytes:))
+        if let stream {
+            stream.finish(result, inputs: names)
         } else if let which = output.transcript {
             try printTranscripts(which, result: result, width: width, style: style)
         } else {
