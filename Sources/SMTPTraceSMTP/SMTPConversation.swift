@@ -203,16 +203,29 @@ public final class SMTPConversation {
         }
     }
 
-    /// The connection is gone; returns the finished record with the TCP evidence in SMTP roles.
+    /// The connection is gone: the record is finished, with the TCP evidence in SMTP roles.
+    /// `takingRecord` moves it out (the conversation is done with), rather than sharing every
+    /// array and string of it with a copy that the conversation's end releases again.
     func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary,
-               roles: RoleMap) -> SMTPSessionRecord {
+               roles: RoleMap, takingRecord: Bool) -> SMTPSessionRecord? {
         if tcp.lastFrame > record.lastFrame { record.lastFrame = tcp.lastFrame }
         record.tcp = SessionTCPEvidence(tcp, clientIsTCPClient: roles.clientIsTCPClient)
-        return close(reason, timestamp: timestamp)
+        finishRecord(reason, timestamp: timestamp)
+        guard takingRecord else { return nil }
+        var taken = SMTPSessionRecord(
+            id: record.id, connectionID: record.connectionID, client: record.client, server: record.server,
+            start: record.start, firstFrame: record.firstFrame, detectedBy: record.detectedBy, midstream: record.midstream)
+        swap(&taken, &record)
+        return taken
     }
 
     /// The connection is gone; returns the finished record.
     public func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) -> SMTPSessionRecord {
+        finishRecord(reason, timestamp: timestamp)
+        return record
+    }
+
+    private func finishRecord(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
         if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
         if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
         if let partial = partialReply.take() {
@@ -251,7 +264,6 @@ public final class SMTPConversation {
             case .captureEnd, .superseded: record.close = oneSideClosed && !liveCapture ? .halfOpen : .captureEnd
             }
         }
-        return record
     }
 
     func note(frame: UInt64, timestamp: CaptureTimestamp) {

@@ -58,10 +58,26 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     public private(set) var openSessions = 0
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
+    /// The recognised sessions' conversations by slot, unretained: `slots` owns them (and is
+    /// only changed through `setSlot`, which keeps the two alike). The per-packet path reads
+    /// them from here, without the retain and release that reading `slots` costs per packet —
+    /// two atomic operations on a line that is usually cold (3.6% of the time on the 1 GiB
+    /// benchmark). A conversation never ends while it receives bytes: sessions end on the TCP
+    /// layer's close events only.
+    private var sessionsBySlot: [SessionReference] = []
+
+    struct SessionReference {
+        var conversation: Unmanaged<SMTPConversation>?
+        var roles: RoleMap
+        static var none: SessionReference { SessionReference(conversation: nil, roles: RoleMap(clientIsTCPClient: true)) }
+    }
+    /// `settings.ports` and `settings.implicitTLSPorts` together, looked up per connection.
+    private let smtpPorts: Set<UInt16>
 
     public init(settings: SMTPSettings = SMTPSettings(), sessionEnded: @escaping (SMTPSessionRecord) -> Void) {
         self.settings = settings
         self.sessionEnded = sessionEnded
+        smtpPorts = settings.ports.union(settings.implicitTLSPorts)
     }
 
     public func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
@@ -84,11 +100,11 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         case .free:
             return .ignore
         case .probing(var probe):
-            slots[index] = .free  // released while the probe is worked on
+            setSlot(index, .free)  // released while the probe is worked on
             let verdict = probe.take(event)
             switch verdict {
             case .undecided:
-                slots[index] = .probing(probe)
+                setSlot(index, .probing(probe))
                 return .keepDelivering
             case .notSMTP:
                 release(connection)
@@ -97,7 +113,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
                 let roles = RoleMap(clientIsTCPClient: clientSide == .clientToServer)
                 let conversation = makeConversation(connection, roles: roles, detection: .dialogue)
                 conversation.setTunnel(tunnel?.rawValue)
-                slots[index] = .candidate(conversation, roles: roles)
+                setSlot(index, .candidate(conversation, roles: roles))
                 var toSkip = skip
                 for replayed in probe.buffered {
                     var chunk = replayed.chunk
@@ -127,16 +143,16 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     /// the connection is still being probed or is a candidate (the general path decides).
     @inline(__always)
     private func toSession(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> Bool {
-        guard connection.consumerSlot >= 0, case .session(let conversation, let roles) = slots[connection.consumerSlot]
+        guard connection.consumerSlot >= 0, let session = sessionsBySlot[connection.consumerSlot].conversation
         else { return false }
-        conversation.receive(chunk, from: roles.smtpSide(of: direction))
+        let side = sessionsBySlot[connection.consumerSlot].roles.smtpSide(of: direction)
+        session._withUnsafeGuaranteedRef { $0.receive(chunk, from: side) }
         return true
     }
 
     private func opened(_ connection: TCPConnection) -> StreamDisposition {
         let serverPort = connection.server.port
         let clientPort = connection.client.port
-        let smtpPorts = settings.ports.union(settings.implicitTLSPorts)
         let onPort = smtpPorts.contains(serverPort)
         // A connection whose roles were guessed may have its server on the "client" side.
         let reversedOnPort = connection.roleEvidence == .firstSender && smtpPorts.contains(clientPort)
@@ -160,6 +176,10 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             start: connection.firstTimestamp, firstFrame: connection.firstFrame,
             detectedBy: detection, midstream: connection.startedMidstream)
         record.implicitTLS = settings.implicitTLSPorts.contains(record.server.port) && detection == .port
+        // A session has a handful of each (EHLO, MAIL, RCPT, DATA, QUIT): one allocation
+        // instead of the four that growing one element at a time takes.
+        record.commands.reserveCapacity(8)
+        record.replies.reserveCapacity(8)
         let conversation = SMTPConversation(record: record, limits: settings.limits)
         conversation.liveCapture = settings.liveCapture
         return conversation
@@ -184,7 +204,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         }
         if !isSession, conversation.hasDecodedLine {
             openSessions += 1
-            slots[index] = .session(conversation, roles: roles)
+            setSlot(index, .session(conversation, roles: roles))
             number(conversation)
         }
     }
@@ -196,7 +216,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         switch slots[index] {
         case .candidate(let conversation, let roles):
             // Give a last unterminated line its chance to make this a session.
-            _ = conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
+            _ = conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles, takingRecord: false)
             if conversation.hasDecodedLine {
                 number(conversation)
                 sessionEnded(conversation.record)
@@ -205,7 +225,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             }
         case .session(let conversation, let roles):
             openSessions -= 1
-            sessionEnded(conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles))
+            sessionEnded(conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles, takingRecord: true)!)
         case .probing, .free:
             break
         }
@@ -221,18 +241,29 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 
     private func allocate(_ connection: TCPConnection, _ slot: Slot) {
         if let index = freeSlots.popLast() {
-            slots[index] = slot
+            setSlot(index, slot)
             connection.consumerSlot = index
         } else {
-            slots.append(slot)
+            slots.append(.free)
+            sessionsBySlot.append(.none)
+            setSlot(slots.count - 1, slot)
             connection.consumerSlot = slots.count - 1
+        }
+    }
+
+    private func setSlot(_ index: Int, _ slot: Slot) {
+        slots[index] = slot
+        if case .session(let conversation, let roles) = slot {
+            sessionsBySlot[index] = SessionReference(conversation: Unmanaged.passUnretained(conversation), roles: roles)
+        } else {
+            sessionsBySlot[index] = .none
         }
     }
 
     private func release(_ connection: TCPConnection) {
         let index = connection.consumerSlot
         guard index >= 0 else { return }
-        slots[index] = .free
+        setSlot(index, .free)
         freeSlots.append(index)
         connection.consumerSlot = -1
     }

@@ -111,3 +111,14 @@ public struct ConnectionTable<Value> {
         }
     }
 }
+
+extension ConnectionTable where Value: AnyObject {
+    /// The object under `key` without a retain: the caller keeps it alive otherwise for as
+    /// long as it uses it (the reassembler holds what it closes until the next segment).
+    @inline(__always)
+    public func unretainedValue(for key: ConnectionKey) -> Unmanaged<Value>? {
+        let (index, found) = slot(of: key, hash: hash(key))
+        guard found else { return nil }
+        return slots.withUnsafeBufferPointer { Unmanaged.passUnretained($0[index]!) }
+    }
+}

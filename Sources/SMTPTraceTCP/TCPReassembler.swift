@@ -96,6 +96,10 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public private(set) var statistics = TCPStatistics()
     public let consumer: Consumer
     private var table = ConnectionTable<TCPConnection>()
+    /// Connections closed since the current segment arrived, kept alive until the next one:
+    /// `process` works on the table's connection without retaining it per segment (an atomic
+    /// operation on a usually cold line), and a segment may close the connection it is for.
+    private var closedRecently: [TCPConnection] = []
     private var nextID: UInt64 = 1
     private var sweeps = SweepSchedule()
     private var now = CaptureTimestamp.zero
@@ -112,19 +116,22 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public func process(_ segment: TCPSegment) {
         if now < segment.timestamp { now = segment.timestamp }
         if sweepsOnItsOwn { sweepIfDue() }
+        if !closedRecently.isEmpty { closedRecently.removeAll(keepingCapacity: true) }
         let key = ConnectionKey(segment.source, segment.destination)
-        if let connection = table[key] {
-            if segment.flags.contains(.syn), !segment.flags.contains(.ack), segment.source == connection.client,
-                let isn = connection.clientISN, isn != segment.sequenceNumber,
-                connection.state != .handshake
-            {
-                // The 4-tuple is reused by a new connection.
-                close(connection, reason: .superseded)
-                statistics.superseded += 1
-                start(segment, key: key)
-                return
+        if let found = table.unretainedValue(for: key) {
+            found._withUnsafeGuaranteedRef { connection in
+                if segment.flags.contains(.syn), !segment.flags.contains(.ack), segment.source == connection.client,
+                    let isn = connection.clientISN, isn != segment.sequenceNumber,
+                    connection.state != .handshake
+                {
+                    // The 4-tuple is reused by a new connection.
+                    close(connection, reason: .superseded)
+                    statistics.superseded += 1
+                    start(segment, key: key)
+                    return
+                }
+                update(connection, with: segment)
             }
-            update(connection, with: segment)
         } else {
             start(segment, key: key)
         }
@@ -400,7 +407,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     }
 
     private func close(_ connection: TCPConnection, reason: ConnectionCloseReason) {
-        guard table.remove(connection.key) else { return }
+        closedRecently.append(connection)  // before the table lets go of it
+        guard table.remove(connection.key) else {
+            closedRecently.removeLast()
+            return
+        }
         if !connection.ignored {
             var stop = false
             for direction in [Direction.clientToServer, .serverToClient] {
