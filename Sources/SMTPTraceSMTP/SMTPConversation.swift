@@ -150,8 +150,11 @@ public final class SMTPConversation {
                     if complete { bdatChunkComplete() }
                 }
             }
-            takeSkippedBody()
+            // Body lines counted past the last line handed out stay in the framer until the
+            // next line, gap, end or server bytes (`takeSkippedBody`): not added to the
+            // transaction for every segment of a message.
         } else {
+            takeSkippedBody()
             record.serverBytes += UInt64(chunk.bytes.count)
             while let output = serverFramer.next(from: chunk, position: &position) {
                 if case .line(let info) = output { serverLine(info, bytes: serverFramer.line) }
@@ -161,6 +164,7 @@ public final class SMTPConversation {
 
     /// Bytes of one side that were never captured.
     public func gap(_ missing: Int, from side: Direction, frame: UInt64, timestamp: CaptureTimestamp) {
+        takeSkippedBody()
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             record.clientGapBytes += UInt64(missing)
@@ -193,6 +197,7 @@ public final class SMTPConversation {
 
     /// One side's FIN was reached: a last unterminated line is still a line.
     public func finished(_ side: Direction, frame: UInt64, timestamp: CaptureTimestamp) {
+        takeSkippedBody()
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             clientFinished = true
@@ -226,6 +231,7 @@ public final class SMTPConversation {
     }
 
     private func finishRecord(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
+        takeSkippedBody()
         if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
         if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
         if let partial = partialReply.take() {
