@@ -176,18 +176,21 @@ struct LineFramerTests {
 
     /// The vector body scan against the rule written plainly, on bodies built to put line ends,
     /// bare CRs and LFs, dots and long lines on and around every 64-octet block boundary.
-    @Test func vectorBodyScanFollowsTheRule() {
-        func reference(_ bytes: [UInt8], maxLength: Int) -> (octets: Int, lines: Int) {
-            var start = 0, lines = 0
-            while start < bytes.count, bytes[start] != 0x2E {
-                guard let end = bytes[start...].firstIndex(where: { $0 == 0x0D || $0 == 0x0A }),
-                    bytes[end] == 0x0D, end + 1 < bytes.count, bytes[end + 1] == 0x0A, end - start <= maxLength
-                else { break }
-                start = end + 2
-                lines += 1
-            }
-            return (start, lines)
+    /// The body scan's rule written plainly: whole CRLF lines from the start, none starting
+    /// with '.', none with another CR or LF, at most `maxLength` octets before the CRLF.
+    static func plainBodyLines(_ bytes: [UInt8], maxLength: Int) -> (octets: Int, lines: Int) {
+        var start = 0, lines = 0
+        while start < bytes.count, bytes[start] != 0x2E {
+            guard let end = bytes[start...].firstIndex(where: { $0 == 0x0D || $0 == 0x0A }),
+                bytes[end] == 0x0D, end + 1 < bytes.count, bytes[end + 1] == 0x0A, end - start <= maxLength
+            else { break }
+            start = end + 2
+            lines += 1
         }
+        return (start, lines)
+    }
+
+    @Test func vectorBodyScanFollowsTheRule() {
         var generator = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
         var checked = 0, linesSeen = 0
@@ -206,7 +209,7 @@ struct LineFramerTests {
             }
             body = Array(body.prefix(target))
             for maxLength in [998, 70, 40] {
-                let expected = reference(body, maxLength: maxLength)
+                let expected = Self.plainBodyLines(body, maxLength: maxLength)
                 let found = body.withUnsafeBufferPointer {
                     byte_scan_plain_body_lines($0.baseAddress, $0.count, maxLength)
                 }
@@ -217,6 +220,43 @@ struct LineFramerTests {
         }
         #expect(checked == 9000)
         #expect(linesSeen == 12_930)  // deterministic: the generator is seeded
+    }
+
+    /// Long runs of short clean lines, which the scan takes a 64-octet block at a time, with at
+    /// most one thing that stops it somewhere: the count must end exactly where the rule does,
+    /// whichever block (and whichever place in it) holds the stop.
+    @Test func vectorBodyScanStopsInsideCleanBlocks() {
+        var generator = SplitMix64(seed: 0x5EED_B10C)
+        func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
+        var checked = 0, linesSeen = 0, stoppedEarly = 0
+        for _ in 0..<2000 {
+            var body: [UInt8] = []
+            let target = 64 + random(4000)
+            while body.count < target {
+                body += (0..<random(70)).map { _ in UInt8(0x20 + random(90)) }
+                body += [0x0D, 0x0A]
+            }
+            // The stop: a bare CR, a bare LF, a line starting with '.', a long line, or none.
+            let at = random(body.count)
+            switch random(6) {
+            case 0: body.insert(0x0D, at: at)
+            case 1: body.insert(0x0A, at: at)
+            case 2: body.insert(0x2E, at: body[..<at].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0)
+            case 3: body.insert(contentsOf: [UInt8](repeating: 0x41, count: 940 + random(80)), at: at)
+            default: break
+            }
+            body = Array(body.prefix(body.count - random(3)))  // sometimes a CRLF cut in two
+            for maxLength in [998, 64, 100] {
+                let expected = Self.plainBodyLines(body, maxLength: maxLength)
+                let found = body.withUnsafeBufferPointer { byte_scan_plain_body_lines($0.baseAddress, $0.count, maxLength) }
+                #expect(Int(found.octets) == expected.octets && Int(found.lines) == expected.lines)
+                checked += 1
+                linesSeen += expected.lines
+                if expected.octets < body.count - 2 { stoppedEarly += 1 }
+            }
+        }
+        #expect(checked == 6000)
+        #expect(linesSeen == 126_731 && stoppedEarly == 5_714)  // deterministic: the generator is seeded
     }
 
     @Test func crAtTheEndOfOneSegmentAndLFAtTheStartOfTheNext() {
