@@ -22,12 +22,14 @@ test: deps
 build: deps
 	$(SWIFT) build $(RELEASE) --product smtp-trace
 
-# libpcap's headers and pkg-config file come from Debian's libpcap-dev.
+# libpcap's headers and pkg-config file come from Debian's libpcap-dev; the executable links
+# jemalloc (libjemalloc-dev): sessions allocate and free many small objects, and two threads
+# free each other's (see Package.swift).
 deps:
-	@if ! pkg-config --exists libpcap 2>/dev/null; then \
-		echo "installing libpcap-dev (and pkg-config)"; \
+	@if ! pkg-config --exists libpcap jemalloc 2>/dev/null; then \
+		echo "installing libpcap-dev and libjemalloc-dev (and pkg-config)"; \
 		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcap-dev pkg-config; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libpcap-dev libjemalloc-dev pkg-config; \
 	fi
 	@# The live-capture tests run in a private network namespace and need ip(8).
 	@if ! command -v ip >/dev/null 2>&1 && [ "$$(id -u)" -eq 0 ]; then \

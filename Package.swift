@@ -64,7 +64,12 @@ let package = Package(
                 "SMTPTraceCapture", "SMTPTraceFindings", "SMTPTraceReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))],
+            // jemalloc instead of glibc's malloc (Debian's libjemalloc-dev): a session allocates
+            // and frees a few dozen small objects and buffers, and with `--threads 2` the
+            // analysing thread frees what the reading thread allocated. Measured on the 1 GiB
+            // benchmark: one thread 2-5% less time, two threads 0.77 s → 0.63 s.
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         .testTarget(
             name: "SMTPTraceTests",

@@ -130,6 +130,9 @@ fi
 command -v timeout > /dev/null || die "coreutils timeout is missing"
 command -v cc > /dev/null || die "no C compiler (cc)"
 command -v python3 > /dev/null || die "python3 is missing (needed by Benchmarks/compare-truth.py)"
+if [[ -z ${SMTP_TRACE_BIN:-} ]] && ! pkg-config --exists libpcap jemalloc 2> /dev/null; then
+    die "libpcap-dev or libjemalloc-dev is missing (smtp-trace links both); run 'make build' once, or apt-get install -y libpcap-dev libjemalloc-dev pkg-config"
+fi
 
 echo
 echo "== build"
