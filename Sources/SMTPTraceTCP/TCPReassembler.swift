@@ -96,9 +96,10 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public private(set) var statistics = TCPStatistics()
     public let consumer: Consumer
     private var table = ConnectionTable<TCPConnection>()
-    /// Connections closed since the current segment arrived, kept alive until the next one:
-    /// `process` works on the table's connection without retaining it per segment (an atomic
-    /// operation on a usually cold line), and a segment may close the connection it is for.
+    /// Connections closed since the current segment arrived, kept alive until the next one
+    /// (or the end of a sweep or of the capture): `process` works on the table's connection
+    /// without retaining it per segment (an atomic operation on a usually cold line), and a
+    /// segment may close the connection it is for.
     private var closedRecently: [TCPConnection] = []
     private var nextID: UInt64 = 1
     private var sweeps = SweepSchedule()
@@ -141,6 +142,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public func advance(to time: CaptureTimestamp) {
         if now < time { now = time }
         sweepIfDue()
+        closedRecently.removeAll()
     }
 
     /// The capture ended: every open connection is flushed and closed as `captureEnd`, in the
@@ -148,6 +150,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public func finish() {
         let remaining = table.values.sorted { $0.id < $1.id }
         for connection in remaining { close(connection, reason: .captureEnd) }
+        closedRecently.removeAll()
     }
 
     private func start(_ segment: TCPSegment, key: ConnectionKey) {
@@ -446,6 +449,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     public func sweep(now time: CaptureTimestamp) {
         if now < time { now = time }
         closeIdle()
+        closedRecently.removeAll()
     }
 
     /// Closes connections idle for longer than the timeout; runs at most once per capture second.

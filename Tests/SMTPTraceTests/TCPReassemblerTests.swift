@@ -396,3 +396,43 @@ struct TCPReassemblerTests {
         #expect(c.events == [.opened(1), .closed(.finished)])
     }
 }
+
+/// Holds each connection it is told about weakly: whether the reassembler still keeps it.
+final class ConnectionWatcher: TCPStreamConsumer {
+    struct Watched { weak var connection: TCPConnection? }
+    var watched: [Watched] = []
+    var closes: [ConnectionCloseReason] = []
+
+    func handle(_ event: StreamEvent, on connection: TCPConnection) -> StreamDisposition {
+        switch event {
+        case .opened: watched.append(Watched(connection: connection))
+        case .closed(let reason, _, _): closes.append(reason)
+        default: break
+        }
+        return .keepDelivering
+    }
+}
+
+struct TCPConnectionLifetimeTests {
+    /// The reassembler works on a connection without retaining it per segment and keeps what
+    /// a segment closes alive until the next segment: a RST closes the very connection being
+    /// updated, and nothing closed stays in memory after the next segment or the capture's end.
+    @Test func closedConnectionsAreReleasedByTheNextSegmentAndAtTheEnd() {
+        let watcher = ConnectionWatcher()
+        let r = TCPReassembler(consumer: watcher, serverPorts: [25], limits: ReassemblyLimits())
+        var a = Wire()
+        a.send(r, from: .clientToServer, seq: 1000, flags: [.syn])
+        a.send(r, from: .serverToClient, seq: 5000, flags: [.syn, .ack])
+        a.send(r, from: .clientToServer, seq: 1001, "EHLO x\r\n")
+        a.send(r, from: .clientToServer, seq: 1009, flags: [.rst, .ack])
+        #expect(watcher.closes == [.reset(by: .clientToServer)])
+        var b = Wire(clientOverride: Endpoint(address: .v4(0x0A00_0003), port: 40001))
+        b.send(r, from: .clientToServer, seq: 7000, flags: [.syn])
+        #expect(watcher.watched.count == 2)
+        #expect(watcher.watched[0].connection == nil)  // released by the next segment
+        #expect(watcher.watched[1].connection?.client.port == 40001)  // open, in the table
+        r.finish()
+        #expect(watcher.closes == [.reset(by: .clientToServer), .captureEnd])
+        #expect(watcher.watched[1].connection == nil)
+    }
+}
