@@ -127,12 +127,36 @@ public final class JSONWriter {
     public func address(_ address: IPAddress) {
         guard case .v4(let v) = address else { return string(address.description) }
         separate()
-        appendByte(UInt8(ascii: "\""))
-        for shift in [24, 16, 8, 0] as [UInt32] {
-            appendDecimal(UInt8(truncatingIfNeeded: v >> shift))
-            storage[count] = shift == 0 ? UInt8(ascii: "\"") : UInt8(ascii: ".")
-            count += 1
+        reserve(17)  // "255.255.255.255"
+        storage[count] = UInt8(ascii: "\"")
+        count &+= 1
+        appendOctet(UInt8(truncatingIfNeeded: v >> 24), then: UInt8(ascii: "."))
+        appendOctet(UInt8(truncatingIfNeeded: v >> 16), then: UInt8(ascii: "."))
+        appendOctet(UInt8(truncatingIfNeeded: v >> 8), then: UInt8(ascii: "."))
+        appendOctet(UInt8(truncatingIfNeeded: v), then: UInt8(ascii: "\""))
+    }
+
+    /// One octet of a dotted quad in decimal and the character after it (room reserved).
+    @inline(__always)
+    private func appendOctet(_ octet: UInt8, then next: UInt8) {
+        let pairs = Self.digitPairs.utf8Start
+        if octet >= 100 {
+            storage[count] = UInt8(ascii: "0") &+ octet / 100
+            let pair = Int(octet % 100) &* 2
+            storage[count &+ 1] = pairs[pair]
+            storage[count &+ 2] = pairs[pair &+ 1]
+            count &+= 3
+        } else if octet >= 10 {
+            let pair = Int(octet) &* 2
+            storage[count] = pairs[pair]
+            storage[count &+ 1] = pairs[pair &+ 1]
+            count &+= 2
+        } else {
+            storage[count] = UInt8(ascii: "0") &+ octet
+            count &+= 1
         }
+        storage[count] = next
+        count &+= 1
     }
 
     public func string(_ text: String?) {
@@ -159,10 +183,14 @@ public final class JSONWriter {
             withUnsafeMutableBytes(of: &cachedText) { $0.copyMemory(from: UnsafeRawBufferPointer(start: text, count: length)) }
         } else {
             withUnsafeBytes(of: &cachedText) { text.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
+            // The six digits of the microseconds, two at a time.
             var micros = Int(t.nanoseconds / 1000)
-            for i in stride(from: 25, through: 20, by: -1) {
-                text[i] = UInt8(ascii: "0") + UInt8(micros % 10)
-                micros /= 10
+            let pairs = Self.digitPairs.utf8Start
+            for i in stride(from: 24, through: 20, by: -2) {
+                let pair = (micros % 100) &* 2
+                micros /= 100
+                text[i] = pairs[pair]
+                text[i &+ 1] = pairs[pair &+ 1]
             }
         }
         storage[count + 1 + length] = UInt8(ascii: "\"")

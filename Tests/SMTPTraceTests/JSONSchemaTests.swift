@@ -1,4 +1,5 @@
 import Foundation
+import SMTPTraceCapture
 import SMTPTraceFindings
 import SMTPTraceReports
 import Testing
@@ -190,5 +191,27 @@ struct JSONWriterTests {
         let extremes = JSONWriter()
         extremes.beginArray(); extremes.int(Int64.min); extremes.int(Int64.max); extremes.int(-9); extremes.endArray()
         #expect(extremes.text == "[-9223372036854775808,9223372036854775807,-9]")
+    }
+
+    /// IPv4 addresses and timestamps are formatted in place: every octet width, and every
+    /// microsecond digit, against the standard library's formatting.
+    @Test func addressesAndTimestampsInPlace() {
+        let out = JSONWriter()
+        out.beginArray()
+        for v: UInt32 in [0, 0xFFFF_FFFF, 0x090A_6364, 0x0A00_0119, 0x7F00_0001] { out.address(.v4(v)) }
+        out.endArray()
+        #expect(out.text == #"["0.0.0.0","255.255.255.255","9.10.99.100","10.0.1.25","127.0.0.1"]"#)
+        // The second timestamp of a second reuses the first's date; its microseconds are new.
+        let times = JSONWriter()
+        times.beginArray()
+        for micros: UInt32 in [0, 123_456, 7, 999_999, 40_302] {
+            times.timestamp(CaptureTimestamp(seconds: 1_764_079_200, nanoseconds: micros * 1000 + 999))
+        }
+        times.endArray()
+        let expected = [0, 123_456, 7, 999_999, 40_302].map { m -> String in
+            let digits = String(m)
+            return "\"2025-11-25T14:00:00." + String(repeating: "0", count: 6 - digits.count) + digits + "Z\""
+        }
+        #expect(times.text == "[" + expected.joined(separator: ",") + "]")
     }
 }
