@@ -10,15 +10,17 @@ enum SMTPRules {
 
     static func evaluate(_ s: SMTPSessionRecord) -> [Finding] {
         var findings: [Finding] = []
-        findings += observations(s)
-        findings += hello(s)
-        findings += missingHelo(s)
-        findings += sequence(s)
-        findings += replies(s)
-        findings += earlyTalker(s)
-        findings += pipelining(s)
-        findings += sizeExceeded(s)
-        findings += authCleartext(s)
+        // Most rules find nothing in most sessions: only what they found is appended.
+        func add(_ found: [Finding]) { if !found.isEmpty { findings += found } }
+        add(observations(s))
+        add(hello(s))
+        add(missingHelo(s))
+        add(sequence(s))
+        add(replies(s))
+        add(earlyTalker(s))
+        add(pipelining(s))
+        add(sizeExceeded(s))
+        add(authCleartext(s))
         return findings
     }
 
@@ -26,6 +28,11 @@ enum SMTPRules {
 
     static func reply(_ s: SMTPSessionRecord, of command: CommandRecord) -> ReplyRecord? {
         command.replyIndex.map { s.replies[$0] }
+    }
+
+    /// The code of the reply a command got, without copying the reply's record.
+    static func replyCode(_ s: SMTPSessionRecord, of command: CommandRecord) -> Int? {
+        command.replyIndex.map { s.replies[$0].code }
     }
 
     static func party(_ side: Direction) -> Party { side == .clientToServer ? .client : .server }
@@ -39,7 +46,7 @@ enum SMTPRules {
     /// a capture that shows it was decrypted).
     static func afterTLS(_ s: SMTPSessionRecord, frame: UInt64) -> Bool {
         // (`tlsDecrypted` sessions show it; it was inside TLS all the same.)
-        s.commands.contains { $0.verb == "STARTTLS" && $0.frame < frame && reply(s, of: $0)?.code == 220 }
+        s.commands.contains { $0.verb == "STARTTLS" && $0.frame < frame && replyCode(s, of: $0) == 220 }
     }
 
     // MARK: - Line-level observations
@@ -169,7 +176,7 @@ enum SMTPRules {
                     line: commandLine(c),
                     evidence: [("cause", .string(defect.rawValue)), ("argument", .string(c.argument))]))
             }
-            guard let r = reply(s, of: c), r.code >= 500 else { continue }
+            guard let code = replyCode(s, of: c), code >= 500, let r = reply(s, of: c) else { continue }
             let unknownEHLO = c.verb == "EHLO" && (r.code == 500 || r.code == 502)
             if !unknownEHLO && rejectedCount < perIDLimit {
                 rejectedCount += 1
@@ -278,20 +285,19 @@ enum SMTPRules {
         for c in s.commands {
             if c.verb == "HELO" || c.verb == "EHLO" {
                 // Unanswered (a capture of one side) counts as accepted: nothing shows otherwise.
-                if (reply(s, of: c)?.code).map({ (200..<300).contains($0) }) ?? true { accepted = true }
+                if replyCode(s, of: c).map({ (200..<300).contains($0) }) ?? true { accepted = true }
                 // Nothing after an accepted greeting can be missing one.
                 if accepted { return [] }
                 continue
             }
             guard isTransactionVerb(c.verb) else { continue }
             if afterTLS(s, frame: c.frame) { return [] }
-            let r = reply(s, of: c)
             var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
             let verdict: String
-            if let r {
-                let took = r.code < 400
-                evidence += [("reply_code", .int(r.code)), ("accepted_by_server", .bool(took))]
-                verdict = took ? "; the server accepted it anyway (\(r.code)), a lax server" : "; the server refused it (\(r.code))"
+            if let code = replyCode(s, of: c) {
+                let took = code < 400
+                evidence += [("reply_code", .int(code)), ("accepted_by_server", .bool(took))]
+                verdict = took ? "; the server accepted it anyway (\(code)), a lax server" : "; the server refused it (\(code))"
             } else {
                 verdict = "; it got no reply"
             }
@@ -310,7 +316,7 @@ enum SMTPRules {
         var mailOpen = false, mailAccepted = false, rcptSent = false, rcptAccepted = false
         func reset() { mailOpen = false; mailAccepted = false; rcptSent = false; rcptAccepted = false }
         for c in s.commands {
-            let r = reply(s, of: c)
+            let code = replyCode(s, of: c)
             var problem: String? = nil
             switch c.verb {
             case "HELO", "EHLO", "RSET":
@@ -319,11 +325,11 @@ enum SMTPRules {
                 if mailOpen && mailAccepted { problem = "MAIL while a mail transaction was already open" }
                 reset()
                 mailOpen = true
-                mailAccepted = (r?.code ?? 250) < 400
+                mailAccepted = (code ?? 250) < 400
             case "RCPT":
                 if !mailOpen { problem = "RCPT before MAIL" }
                 rcptSent = true
-                if let code = r?.code, code < 400 { rcptAccepted = true }
+                if let code, code < 400 { rcptAccepted = true }
             case "DATA", "BDAT":
                 if !mailOpen {
                     problem = "\(c.verb) before MAIL"
@@ -332,7 +338,7 @@ enum SMTPRules {
                 } else if !rcptAccepted && !c.sentBeforePreviousReply {
                     problem = "\(c.verb) after every RCPT was refused"
                 }
-                let last = c.verb == "DATA" ? r?.code == 354 : c.argument.uppercased().hasSuffix("LAST")
+                let last = c.verb == "DATA" ? code == 354 : c.argument.uppercased().hasSuffix("LAST")
                 if last { reset() }
             default:
                 break
@@ -340,10 +346,10 @@ enum SMTPRules {
             guard let problem, findings.count < perIDLimit else { continue }
             var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
             var verdict = ""
-            if let r {
-                let took = r.code < 400
-                evidence += [("reply_code", .int(r.code)), ("accepted_by_server", .bool(took))]
-                verdict = took ? "; the server accepted it (\(r.code)), a lax server" : "; the server refused it (\(r.code))"
+            if let code {
+                let took = code < 400
+                evidence += [("reply_code", .int(code)), ("accepted_by_server", .bool(took))]
+                verdict = took ? "; the server accepted it (\(code)), a lax server" : "; the server refused it (\(code))"
             }
             findings.append(Finding(
                 kind: .sequenceError, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,

@@ -176,11 +176,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             start: connection.firstTimestamp, firstFrame: connection.firstFrame,
             detectedBy: detection, midstream: connection.startedMidstream)
         record.implicitTLS = settings.implicitTLSPorts.contains(record.server.port) && detection == .port
-        // A session has a handful of each (EHLO, MAIL, RCPT, DATA, QUIT): one allocation
-        // instead of the four that growing one element at a time takes.
-        record.commands.reserveCapacity(8)
-        record.replies.reserveCapacity(8)
-        let conversation = SMTPConversation(record: record, limits: settings.limits)
+        let conversation = SMTPConversation(record: consume record, limits: settings.limits)
         conversation.liveCapture = settings.liveCapture
         return conversation
     }
