@@ -208,15 +208,17 @@ public final class SMTPConversation {
         }
     }
 
-    /// The connection is gone: the record is finished, with the TCP evidence in SMTP roles.
-    /// `takingRecord` moves it out (the conversation is done with), rather than sharing every
-    /// array and string of it with a copy that the conversation's end releases again.
-    func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary,
-               roles: RoleMap, takingRecord: Bool) -> SMTPSessionRecord? {
+    /// The connection is gone: the record is finished, with the TCP evidence in SMTP roles
+    /// (`takeRecord` then hands it over).
+    func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary, roles: RoleMap) {
         if tcp.lastFrame > record.lastFrame { record.lastFrame = tcp.lastFrame }
         record.tcp = SessionTCPEvidence(tcp, clientIsTCPClient: roles.clientIsTCPClient)
         finishRecord(reason, timestamp: timestamp)
-        guard takingRecord else { return nil }
+    }
+
+    /// The finished record, moved out of a conversation that is done with: not a copy sharing
+    /// every array and string with one that the conversation's end releases again.
+    func takeRecord() -> SMTPSessionRecord {
         var taken = SMTPSessionRecord(
             id: record.id, connectionID: record.connectionID, client: record.client, server: record.server,
             start: record.start, firstFrame: record.firstFrame, detectedBy: record.detectedBy, midstream: record.midstream)

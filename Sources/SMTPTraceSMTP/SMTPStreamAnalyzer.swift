@@ -212,16 +212,17 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         switch slots[index] {
         case .candidate(let conversation, let roles):
             // Give a last unterminated line its chance to make this a session.
-            _ = conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles, takingRecord: false)
+            conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
             if conversation.hasDecodedLine {
                 number(conversation)
-                sessionEnded(conversation.record)
+                sessionEnded(conversation.takeRecord())
             } else {
                 connectionEndedWithoutSession?(summary)
             }
         case .session(let conversation, let roles):
             openSessions -= 1
-            sessionEnded(conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles, takingRecord: true)!)
+            conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
+            sessionEnded(conversation.takeRecord())
         case .probing, .free:
             break
         }
