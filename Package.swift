@@ -30,7 +30,9 @@ let package = Package(
         ),
         // Hand-written vector scans for the loops that touch every octet (see its header).
         .target(name: "CByteScan"),
-        .target(name: "SMTPTraceCapture", dependencies: ["CLibpcap", "CByteScan"], swiftSettings: hotPath),
+        // Survives a mapped capture cut shorter while it is read (see its header).
+        .target(name: "CMapGuard"),
+        .target(name: "SMTPTraceCapture", dependencies: ["CLibpcap", "CByteScan", "CMapGuard"], swiftSettings: hotPath),
         .target(name: "SMTPTracePackets", dependencies: ["SMTPTraceCapture"], swiftSettings: hotPath),
         .target(
             name: "SMTPTraceTCP",

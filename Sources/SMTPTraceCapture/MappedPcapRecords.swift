@@ -1,4 +1,5 @@
 import CByteScan
+import CMapGuard
 
 #if canImport(Glibc)
     import Glibc
@@ -43,8 +44,10 @@ final class MappedPcapRecords {
 
     private let descriptor: Int32
     /// The file's size when last looked at (again at an apparent end: a capture still being
-    /// written may have grown). A file cut shorter while it is read is not supported: touching
-    /// mapped pages past its new end would end the process (SIGBUS).
+    /// written may have grown). A file cut shorter while it is read (a rotated capture
+    /// reopened with O_TRUNC) would end the process when a mapped page past its new end is
+    /// touched (SIGBUS); `CMapGuard` turns that into zeros and a mark, and reading ends with
+    /// an error at the next record.
     private var fileSize: Int
     private let nanosecondTimestamps: Bool
     private let snapshot: Int
@@ -52,6 +55,8 @@ final class MappedPcapRecords {
     /// File offset of the mapped window and the window itself.
     private var windowStart = 0
     private var window: UnsafeRawBufferPointer? = nil
+    /// The window's `map_guard_watch` slot (-1: not watched).
+    private var guardSlot: Int32 = -1
     /// File offset of the next record.
     private(set) var position = fileHeaderBytes
     /// The file offset up to which `prefetchAhead` has asked for the bytes.
@@ -96,6 +101,12 @@ final class MappedPcapRecords {
         close(descriptor)
     }
 
+    /// The file's size now (its last known size if that cannot be read).
+    private func sizeNow() -> Int {
+        var info = stat()
+        return fstat(descriptor, &info) == 0 ? Int(info.st_size) : fileSize
+    }
+
     /// Whether the file has grown since its size was taken (a capture still being written).
     private func grew() -> Bool {
         var info = stat()
@@ -106,6 +117,8 @@ final class MappedPcapRecords {
 
     @inline(__always)
     func next() -> Step {
+        // A read of the last record (or of this one's header, below) past the file's new end.
+        if _slowPath(map_guard_faulted(guardSlot)) { return shrank() }
         let remaining = fileSize - position
         if remaining == 0 { return grew() ? next() : .end }
         guard remaining >= Self.recordHeaderBytes else {
@@ -117,6 +130,12 @@ final class MappedPcapRecords {
         let fraction = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let capturedLength = Int(header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         let originalLength = Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        if _slowPath(map_guard_faulted(guardSlot)) { return shrank() }
+        // Zeros where a record should be: the tail of the page that holds a shortened file's
+        // new end reads as zeros without a fault.
+        if _slowPath(seconds == 0 && capturedLength == 0 && originalLength == 0), sizeNow() < position + Self.recordHeaderBytes {
+            return shrank()
+        }
         if capturedLength > Self.maximumCaptureLength {
             let limit = capturedLength > snapshot ? "snaplen of \(snapshot)" : "maximum of \(Self.maximumCaptureLength)"
             return .failed(reason: "invalid packet capture length \(capturedLength), bigger than \(limit)")
@@ -157,6 +176,15 @@ final class MappedPcapRecords {
     /// 0.88 s at 1024 ahead, 0.85 s at 2048, 0.86 s at 3072 and 4096.
     static let prefetchDistance = 2048
 
+    /// The file lost bytes already mapped: what was read of them was zeros, so the record
+    /// being read (and the one before) cannot be trusted. Reading ends here.
+    private func shrank() -> Step {
+        var info = stat()
+        let size = fstat(descriptor, &info) == 0 ? "\(info.st_size) bytes" : "fewer bytes"
+        unmap()
+        return .failed(reason: "the file shrank to \(size) while it was being read: truncated or rotated by another program")
+    }
+
     private func mapFailure() -> Step {
         .failed(reason: "error reading dump file: " + String(cString: strerror(errno)))
     }
@@ -184,11 +212,14 @@ final class MappedPcapRecords {
         guard let mapped, mapped != MAP_FAILED else { return nil }
         windowStart = start
         window = UnsafeRawBufferPointer(start: mapped, count: length)
+        guardSlot = map_guard_watch(mapped, length)
         return UnsafeRawPointer(mapped) + (offset - start)
     }
 
     private func unmap() {
         if let window, let base = window.baseAddress {
+            map_guard_forget(guardSlot)
+            guardSlot = -1
             munmap(UnsafeMutableRawPointer(mutating: base), window.count)
         }
         window = nil

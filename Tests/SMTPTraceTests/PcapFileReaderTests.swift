@@ -122,6 +122,51 @@ import Testing
         #expect(messages.contains("0: truncated dump file; tried to read 74 captured bytes, only got 40"))
     }
 
+    /// A file cut shorter by another program while it is mapped (a capture rotated with
+    /// `tcpdump -W`, reopened with O_TRUNC) ends the reading with an error instead of ending
+    /// the process with SIGBUS. Cut on a page boundary, the next touch faults (the guard's
+    /// path); cut inside a page, the rest of that page reads as zeros (the zero-header check).
+    @Test(arguments: [8192, 6000, 4096 * 5])
+    func fileCutShorterWhileMapped(cut: Int) throws {
+        let original = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("founding-reply-during-data.pcap")))
+        // Where each record starts: the frames whose header lies before the cut are handed out.
+        var recordStarts: [Int] = []
+        var offset = 24
+        while offset + 16 <= original.count {
+            recordStarts.append(offset)
+            let caplen = original[(offset + 8)..<(offset + 12)].reversed().reduce(0) { $0 << 8 | Int($1) }
+            offset += 16 + caplen
+        }
+        let expectedFrames = recordStarts.filter { $0 < cut }.count
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shrinking-\(getpid())-\(cut).pcap").path
+        try original.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let reader = try PcapFileReader(path: path)
+        #expect(reader.isMemoryMapped)
+        var frames: [[UInt8]] = []
+        var failure: CaptureError?
+        do {
+            while let frame = try reader.next() {
+                frames.append(Array(frame.bytes))  // touches every octet of the frame
+                if frames.count == 1 { #expect(truncate(path, off_t(cut)) == 0) }
+            }
+        } catch {
+            failure = error
+        }
+        #expect(frames.count == expectedFrames)
+        guard case .readFailed(_, let afterFrame, let reason)? = failure else {
+            Issue.record("no error after the file was cut to \(cut) octets: \(String(describing: failure))")
+            return
+        }
+        #expect(afterFrame == UInt64(expectedFrames))
+        #expect(reason.hasPrefix("the file shrank to \(cut) bytes while it was being read"))
+        // The frames wholly before the cut are the file's own.
+        for (i, start) in recordStarts.enumerated() where i < expectedFrames - 1 {
+            #expect(frames[i] == Array(original[(start + 16)..<recordStarts[i + 1]]))
+        }
+    }
+
     /// Records longer than the file's snapshot length are cut to it; longer than 256 KiB,
     /// they are an error (libpcap's rules, which the map follows).
     @Test func oversizedRecords() throws {
