@@ -163,9 +163,10 @@ enum SMTPRules {
 
     static func hello(_ s: SMTPSessionRecord) -> [Finding] {
         var findings: [Finding] = []
-        let hellos = s.commands.indices.filter { s.commands[$0].verb == "HELO" || s.commands[$0].verb == "EHLO" }
         var syntaxCount = 0, rejectedCount = 0
-        for i in hellos {
+        // For smtp.no_greeting_accepted: the greetings that got a reply, in one pass.
+        var attempts = 0, anyAccepted = false, anyDefective = false, lastAttempt: Int?
+        for i in s.commands.indices where s.commands[i].verb == "HELO" || s.commands[i].verb == "EHLO" {
             let c = s.commands[i]
             let defect = HeloDefect.of(c.argument)
             if let defect, syntaxCount < perIDLimit {
@@ -176,7 +177,12 @@ enum SMTPRules {
                     line: commandLine(c),
                     evidence: [("cause", .string(defect.rawValue)), ("argument", .string(c.argument))]))
             }
-            guard let code = replyCode(s, of: c), code >= 500, let r = reply(s, of: c) else { continue }
+            guard let code = replyCode(s, of: c) else { continue }
+            attempts += 1
+            lastAttempt = i
+            if defect != nil { anyDefective = true }
+            if (200..<300).contains(code) { anyAccepted = true }
+            guard code >= 500, let r = reply(s, of: c) else { continue }
             let unknownEHLO = c.verb == "EHLO" && (r.code == 500 || r.code == 502)
             if !unknownEHLO && rejectedCount < perIDLimit {
                 rejectedCount += 1
@@ -198,19 +204,15 @@ enum SMTPRules {
             }
         }
         // No greeting accepted at all, though one was tried.
-        let attempts = hellos.compactMap { i -> (CommandRecord, ReplyRecord)? in
-            reply(s, of: s.commands[i]).map { (s.commands[i], $0) }
-        }
-        if !attempts.isEmpty, !attempts.contains(where: { (200..<300).contains($0.1.code) }),
-            let last = attempts.last, !afterTLS(s, frame: last.0.frame)
+        if !anyAccepted, let lastAttempt, let last = reply(s, of: s.commands[lastAttempt]),
+            !afterTLS(s, frame: s.commands[lastAttempt].frame)
         {
-            let defective = attempts.contains { HeloDefect.of($0.0.argument) != nil }
             findings.append(Finding(
-                kind: .noGreetingAccepted, session: s.id, party: defective ? .client : .server,
-                frame: last.1.frame, timestamp: last.1.timestamp,
-                message: "no HELO/EHLO was accepted (\(attempts.count) tried, the last refused with \(last.1.code)): no mail could move in this session",
-                line: replyText(last.1),
-                evidence: [("attempts", .int(attempts.count)), ("reply_code", .int(last.1.code))]))
+                kind: .noGreetingAccepted, session: s.id, party: anyDefective ? .client : .server,
+                frame: last.frame, timestamp: last.timestamp,
+                message: "no HELO/EHLO was accepted (\(attempts) tried, the last refused with \(last.code)): no mail could move in this session",
+                line: replyText(last),
+                evidence: [("attempts", .int(attempts)), ("reply_code", .int(last.code))]))
         }
         return findings
     }

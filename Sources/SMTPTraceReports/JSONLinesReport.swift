@@ -41,7 +41,7 @@ public enum JSONLinesReport {
         out.key("server"); endpoint(s.server, to: out)
         out.key("start"); out.timestamp(s.start)
         out.key("end"); out.timestamp(s.end)
-        out.key("duration"); out.double((s.duration * 1e6).rounded() / 1e6)
+        out.key("duration"); out.microseconds(s.duration)
         out.key("first_frame"); out.int(s.firstFrame)
         out.key("last_frame"); out.int(s.lastFrame)
         out.key("detected_by"); out.string(s.detectedBy.rawValue)
@@ -77,7 +77,7 @@ public enum JSONLinesReport {
         while next < codes.count {
             var end = next + 1
             while end < codes.count && codes[end] == codes[next] { end += 1 }
-            out.dataKey(String(codes[next])); out.int(end - next)
+            out.intKey(codes[next]); out.int(end - next)
             next = end
         }
         out.endObject()

@@ -84,6 +84,18 @@ public final class JSONWriter {
         afterKey = true
     }
 
+    /// A key that is a number (a reply code): `"250":`.
+    public func intKey<T: BinaryInteger>(_ value: T) {
+        separate()
+        appendByte(UInt8(ascii: "\""))
+        appendDecimal(value)
+        reserve(2)
+        storage[count] = UInt8(ascii: "\"")
+        storage[count &+ 1] = UInt8(ascii: ":")
+        count &+= 2
+        afterKey = true
+    }
+
     // MARK: Values
 
     public func null() {
@@ -109,6 +121,31 @@ public final class JSONWriter {
         guard value.isFinite else { return null() }
         separate()
         appendBuffer(String(value).utf8)
+    }
+
+    /// A number of seconds rounded to the microsecond, written as `double` writes the rounded
+    /// value (Swift's shortest form: `0.105213`, `3.0`, `5.2e-05`), without making a `String`
+    /// for the common range: from 0.0001 up to 10⁹ s that form is the six decimals with their
+    /// trailing zeros cut (a decimal of at most 15 digits is the shortest that reads back).
+    public func microseconds(_ seconds: Double) {
+        let rounded = (seconds * 1e6).rounded() / 1e6
+        guard rounded >= 1e-4 && rounded < 1e9 else { return double(rounded) }
+        separate()
+        let micros = UInt64((rounded * 1e6).rounded())
+        appendDecimal(micros / 1_000_000)
+        var fraction = micros % 1_000_000
+        var digits = 6
+        while digits > 1 && fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        reserve(7)
+        storage[count] = UInt8(ascii: ".")
+        for i in stride(from: digits, through: 1, by: -1) {
+            storage[count &+ i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction % 10)
+            fraction /= 10
+        }
+        count &+= digits &+ 1
     }
 
     public func string(_ text: String) {

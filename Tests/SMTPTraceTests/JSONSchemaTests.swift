@@ -214,4 +214,32 @@ struct JSONWriterTests {
         }
         #expect(times.text == "[" + expected.joined(separator: ",") + "]")
     }
+
+    /// Durations and reply-code keys are written without making a `String`: the same text as
+    /// `double` of the value rounded to the microsecond and as `dataKey` of the code, on both
+    /// sides of every boundary of the fast range and across the digits of the fraction.
+    @Test func durationsAndCodeKeysInPlace() {
+        var values: [Double] = [0, 1e-7, 4e-5, 0.00005, 0.0000999, 0.0001, 0.00010049, 0.000052, 0.105213, 0.1, 3,
+                                59.999999, 100.000001, 12.5, 86_400.25, 999_999_999.999999, 1e9, 1e12, -0.5, 0.0000005]
+        var generator = SplitMix64(seed: 0xD0_2A7_10)
+        for _ in 0..<2000 {
+            let micros = generator.next() % 10_000_000_000
+            values.append(Double(micros) / 1e6 + Double(generator.next() % 1000) / 1e10)
+        }
+        for value in values {
+            let fast = JSONWriter(), plain = JSONWriter()
+            fast.microseconds(value)
+            plain.double((value * 1e6).rounded() / 1e6)
+            #expect(fast.text == plain.text, "\(value)")
+        }
+        let keys = JSONWriter(), plainKeys = JSONWriter()
+        keys.beginObject(); plainKeys.beginObject()
+        for code in [220, 250, 354, 421, 552, 0, 7, 99_999] {
+            keys.intKey(code); keys.int(1)
+            plainKeys.dataKey(String(code)); plainKeys.int(1)
+        }
+        keys.endObject(); plainKeys.endObject()
+        #expect(keys.text == plainKeys.text)
+        #expect(keys.text.hasPrefix(#"{"220":1,"250":1,"354":1,"#))
+    }
 }
