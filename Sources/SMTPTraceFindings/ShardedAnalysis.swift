@@ -178,8 +178,11 @@ public final class ShardedAnalysis {
                         hand(shard, watermark: framesRead)
                     }
                 }
-                let shard = Int(ConnectionKey(segment.source, segment.destination).mixed % shards)
-                if !current[shard].append(segment) {
+                // The hash scaled to the shard count (a multiplication, not a division).
+                let shard = Int(ConnectionKey(segment.source, segment.destination).mixed.multipliedFullWidth(by: shards).high)
+                // The block is held by `current`: no retain and release of it per segment.
+                let appended = Unmanaged.passUnretained(current[shard])._withUnsafeGuaranteedRef { $0.append(segment) }
+                if !appended {
                     hand(shard, watermark: framesRead)
                     if !current[shard].append(segment) {
                         // Larger than a whole block: a block of its own, handed over at

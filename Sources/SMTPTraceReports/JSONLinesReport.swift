@@ -63,7 +63,10 @@ public enum JSONLinesReport {
         out.key("auth"); out.string(s.authMechanism)
         out.key("transactions")
         out.beginArray()
-        for i in s.transactions.indices { transaction(s.transactions[i], to: out) }
+        // Read in place: indexing would copy (and retain) each transaction's strings and lists.
+        s.transactions.withUnsafeBufferPointer { transactions in
+            for i in transactions.indices { transaction(transactions[i], to: out) }
+        }
         out.endArray()
         out.key("messages"); out.int(s.messageCount)
         out.key("message_bytes"); out.int(s.messageBytes)
