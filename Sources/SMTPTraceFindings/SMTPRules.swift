@@ -199,7 +199,7 @@ enum SMTPRules {
                     message: "\(c.verb) (frame \(c.frame)) refused with \(r.code)\(why)",
                     line: replyText(r), evidence: evidence))
             }
-            if c.verb == "EHLO" && [500, 501, 502].contains(r.code) {
+            if c.verb == "EHLO" && (500...502).contains(r.code) {
                 findings.append(fallback(s, ehlo: i, refusal: r))
             }
         }
@@ -385,7 +385,10 @@ enum SMTPRules {
                 evidence: [("reply_code", .int(r.code))]))
         }
         // Commands never answered, when the connection ended (not merely the capture).
-        guard [SessionClose.fin, .rst, .quit, .halfOpen].contains(s.close) else { return findings }
+        switch s.close {
+        case .fin, .rst, .quit, .halfOpen: break
+        default: return findings
+        }
         // A capture of the client's side only answers nothing; a server that closed first
         // cannot answer what came after its FIN (that is for tcp.half_open).
         guard s.serverBytes > 0 else { return findings }

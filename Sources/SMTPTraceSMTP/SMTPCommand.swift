@@ -90,7 +90,9 @@ public func enhancedStatusCode(in text: String, replyCode: Int) -> String? {
     // class "." subject "." detail, each of subject and detail 1-3 digits, then a space or
     // the end; the class must be the reply's (RFC 3463 §2). Read on octets: most texts fail
     // at the first one.
-    guard [2, 4, 5].contains(replyCode / 100) else { return nil }
+    // Classes 2, 4 and 5 only (a comparison, not an array literal: this runs once per reply).
+    let replyClass = replyCode / 100
+    guard replyClass == 2 || replyClass == 4 || replyClass == 5 else { return nil }
     var copy = text
     return copy.withUTF8 { octets -> String? in
         var index = 0

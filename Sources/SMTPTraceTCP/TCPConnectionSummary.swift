@@ -109,9 +109,11 @@ public struct TCPConnectionSummary: Sendable, Equatable {
     /// One side finished and the other neither closed nor reset — and the other side was seen
     /// at all (a capture of one direction cannot tell).
     public var isHalfOpen: Bool {
-        guard fins.count == 1, reset == nil,
-            [ConnectionCloseReason.captureEnd, .idleTimeout, .evicted].contains(closeReason)
-        else { return false }
+        guard fins.count == 1, reset == nil else { return false }
+        switch closeReason {
+        case .captureEnd, .idleTimeout, .evicted: break
+        default: return false
+        }
         return packetsBySide[fins[0].side.reversed.rawValue] > 0
     }
 }
