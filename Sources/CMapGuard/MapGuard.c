@@ -27,9 +27,14 @@ static uintptr_t page_size;
 
 static void on_sigbus(int signal, siginfo_t *info, void *context) {
     uintptr_t address = (uintptr_t)info->si_addr;
-    for (int i = 0; i < MAP_GUARD_SLOTS; i++) {
+    // Only an access to a page the file no longer has (the kernel's BUS_ADRERR): not a SIGBUS
+    // sent by kill(2) (si_code <= 0) nor a hardware memory error (BUS_MCEERR_*).
+    for (int i = 0; info->si_code == BUS_ADRERR && i < MAP_GUARD_SLOTS; i++) {
         uintptr_t start = atomic_load(&slots[i].start);
         if (start == 0 || address < start || address >= atomic_load(&slots[i].end)) continue;
+        // The slot may have been forgotten and taken again between the two loads: its start
+        // read again must be the same window's.
+        if (atomic_load(&slots[i].start) != start) continue;
         // An empty page in place of the one the file no longer has: the read that faulted runs
         // again and sees zeros. (mmap is a plain system call here, safe in a handler.)
         void *page = (void *)(address & ~(page_size - 1));
@@ -40,14 +45,17 @@ static void on_sigbus(int signal, siginfo_t *info, void *context) {
     // Not a watched window: what was there before decides.
     if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction != NULL) {
         previous.sa_sigaction(signal, info, context);
+    } else if (previous.sa_handler == SIG_IGN && info->si_code <= 0) {
+        // Sent by a process, and SIGBUS was ignored before: still ignored.
     } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
         previous.sa_handler(signal);
     } else {
-        // Returning runs the faulting read again, which now ends the process as it would have.
+        // The default action, as without this handler: the process ends.
         struct sigaction restore;
         memset(&restore, 0, sizeof restore);
         restore.sa_handler = SIG_DFL;
         sigaction(SIGBUS, &restore, NULL);
+        raise(signal);  // SA_NODEFER: delivered now (a faulting read would also fault again)
     }
 }
 
@@ -85,6 +93,21 @@ void map_guard_forget(int slot) {
 
 _Bool map_guard_faulted(int slot) {
     if (slot < 0 || slot >= MAP_GUARD_SLOTS) return 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    return atomic_load_explicit(&slots[slot].faulted, memory_order_relaxed);
+}
+
+_Bool map_guard_touch(int slot, const void *start, size_t length) {
+    if (slot < 0 || slot >= MAP_GUARD_SLOTS || length == 0) return 0;
+    // One read in each page: a page the file lost faults here, before anyone analyses it.
+    const volatile uint8_t *bytes = (const volatile uint8_t *)start;
+    uintptr_t first = (uintptr_t)start;
+    (void)bytes[0];
+    for (uintptr_t page = (first & ~(page_size - 1)) + page_size; page < first + length; page += page_size) {
+        (void)bytes[page - first];
+    }
+    // The flag is read after those reads (and after whatever the caller read before).
+    atomic_signal_fence(memory_order_seq_cst);
     return atomic_load_explicit(&slots[slot].faulted, memory_order_relaxed);
 }
 
@@ -93,5 +116,6 @@ _Bool map_guard_faulted(int slot) {
 int map_guard_watch(const void *start, size_t length) { (void)start; (void)length; return -1; }
 void map_guard_forget(int slot) { (void)slot; }
 _Bool map_guard_faulted(int slot) { (void)slot; return 0; }
+_Bool map_guard_touch(int slot, const void *start, size_t length) { (void)slot; (void)start; (void)length; return 0; }
 
 #endif

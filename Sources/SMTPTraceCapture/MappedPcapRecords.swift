@@ -57,6 +57,10 @@ final class MappedPcapRecords {
     private var window: UnsafeRawBufferPointer? = nil
     /// The window's `map_guard_watch` slot (-1: not watched).
     private var guardSlot: Int32 = -1
+    /// A window unmapped after a read in it faulted (its slot, which said so, is gone).
+    private var faultedBeforeUnmap = false
+    /// The window's pages below this address have been read once (`pagesAreThere`).
+    private var checkedUpTo: UInt = 0
     /// File offset of the next record.
     private(set) var position = fileHeaderBytes
     /// The file offset up to which `prefetchAhead` has asked for the bytes.
@@ -101,6 +105,16 @@ final class MappedPcapRecords {
         close(descriptor)
     }
 
+    /// Reads the window's pages from `checkedUpTo` to `end` once (`map_guard_touch`): false if
+    /// a read in the window faulted, now or since the window was mapped.
+    @inline(never)
+    private func pagesAreThere(upTo end: UInt) -> Bool {
+        let from = checkedUpTo
+        checkedUpTo = (end &+ UInt(pageSize &- 1)) & ~UInt(pageSize &- 1)
+        guard let start = UnsafeRawPointer(bitPattern: from) else { return true }
+        return !faultedBeforeUnmap && !map_guard_touch(guardSlot, start, Int(end &- from))
+    }
+
     /// The file's size now (its last known size if that cannot be read).
     private func sizeNow() -> Int {
         var info = stat()
@@ -117,8 +131,6 @@ final class MappedPcapRecords {
 
     @inline(__always)
     func next() -> Step {
-        // A read of the last record (or of this one's header, below) past the file's new end.
-        if _slowPath(map_guard_faulted(guardSlot)) { return shrank() }
         let remaining = fileSize - position
         if remaining == 0 { return grew() ? next() : .end }
         guard remaining >= Self.recordHeaderBytes else {
@@ -130,9 +142,9 @@ final class MappedPcapRecords {
         let fraction = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let capturedLength = Int(header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         let originalLength = Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
-        if _slowPath(map_guard_faulted(guardSlot)) { return shrank() }
         // Zeros where a record should be: the tail of the page that holds a shortened file's
-        // new end reads as zeros without a fault.
+        // new end reads as zeros without a fault (a record cut there has zeros for its lost
+        // part, and nothing can tell; the next header, all zeros, ends the reading).
         if _slowPath(seconds == 0 && capturedLength == 0 && originalLength == 0), sizeNow() < position + Self.recordHeaderBytes {
             return shrank()
         }
@@ -150,6 +162,11 @@ final class MappedPcapRecords {
             return .failed(reason: "truncated dump file; tried to read \(tried) captured bytes, only got \(available)")
         }
         guard let data = bytes(kept, at: dataStart) else { return mapFailure() }
+        // Each page of the window is read once before a record on it is handed out: a page the
+        // file lost ends the reading here (a fault seen since, by the analysis of the records
+        // before, too) instead of handing out its zeros. One comparison for most records.
+        let dataEnd = UInt(bitPattern: data) &+ UInt(kept)
+        if _slowPath(dataEnd > checkedUpTo), !pagesAreThere(upTo: dataEnd) { return shrank() }
         position = dataStart + capturedLength
         prefetchAhead()
         let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) * 1000
@@ -213,11 +230,13 @@ final class MappedPcapRecords {
         windowStart = start
         window = UnsafeRawBufferPointer(start: mapped, count: length)
         guardSlot = map_guard_watch(mapped, length)
+        checkedUpTo = UInt(bitPattern: mapped)
         return UnsafeRawPointer(mapped) + (offset - start)
     }
 
     private func unmap() {
         if let window, let base = window.baseAddress {
+            if map_guard_faulted(guardSlot) { faultedBeforeUnmap = true }
             map_guard_forget(guardSlot)
             guardSlot = -1
             munmap(UnsafeMutableRawPointer(mutating: base), window.count)
