@@ -31,7 +31,8 @@
 #      -e smtp.response.code > /dev/null`);
 #   4. prints a table of medians (seconds, MB/s with MB = 10^6 bytes of file, peak RSS MiB =
 #      the largest of the timed runs), the ratios smtp-trace/floor (floor time / smtp-trace time:
-#      the fraction of the floor's speed smtp-trace reaches) and tshark/smtp-trace (tshark time /
+#      the fraction of the floor's speed smtp-trace reaches; also from the fastest run of each, the
+#      least disturbed on a shared machine) and tshark/smtp-trace (tshark time /
 #      smtp-trace time: how many times faster smtp-trace is), and smtp-trace's RSS per size;
 #   5. checks the warm-up run's JSON output of each size against the truth with
 #      Benchmarks/compare-truth.py;
@@ -236,7 +237,7 @@ measure() {
     return $rc
 }
 
-declare -A MED RSS TIMES
+declare -A MED MIN RSS TIMES
 # bench NAME LABEL N LIMIT WARMUP_OUT CMD...: one warm-up run (stdout to WARMUP_OUT), then N timed
 # runs (stdout to /dev/null); stores the median seconds and the largest peak RSS under NAME,LABEL.
 # Returns non-zero (after printing why) if any run fails.
@@ -259,6 +260,7 @@ bench() {
         if ((M_KIB > maxk)); then maxk=$M_KIB; fi
     done
     MED[$name,$label]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    MIN[$name,$label]=$(printf '%s\n' "${times[@]}" | sort -g | head -n 1)
     RSS[$name,$label]=$maxk
     TIMES[$name,$label]="${times[*]}"
     printf '  %-11s %-4s warm-up %6s s; runs: %s s; median %s s; peak RSS %s MiB\n' \
@@ -344,6 +346,8 @@ echo "ratios:"
 for label in "${SIZE_LIST[@]}"; do
     f=${MED[floor,$label]}; s=${MED[smtp-trace,$label]}
     line="  $label  smtp-trace/floor throughput $(awk -v f="$f" -v s="$s" 'BEGIN { printf "%.3f (%.1f%% of the floor speed; the floor is %.0fx faster)", f / s, 100 * f / s, s / f }')"
+    # On a shared machine the fastest runs are the least disturbed: their ratio too.
+    line+=" [fastest runs: $(awk -v f="${MIN[floor,$label]}" -v s="${MIN[smtp-trace,$label]}" 'BEGIN { printf "%.3f", f / s }')]"
     if [[ -n ${MED[tshark,$label]:-} ]]; then
         line+="; tshark/smtp-trace time $(awk -v t="${MED[tshark,$label]}" -v s="$s" 'BEGIN { printf "%.2f (smtp-trace %.2fx as fast)", t / s, t / s }')"
     fi
