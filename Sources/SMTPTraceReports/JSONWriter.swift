@@ -22,8 +22,9 @@ public final class JSONWriter {
     private var depth = 0
     /// A key was just written: the next value follows it without a comma.
     private var afterKey = false
-    /// The last timestamp written, whose date and time of day serve the rest of its second.
-    private var cachedSecond = Int64.min
+    /// The minute of the last timestamp written, whose date, hour and minute serve the rest of
+    /// that minute (sessions end interleaved, so consecutive timestamps often change second).
+    private var cachedMinute = Int64.min
     private var cachedText: (UInt64, UInt64, UInt64, UInt32) = (0, 0, 0, 0)
 
     public init(capacity: Int = 1 << 16) {
@@ -206,23 +207,28 @@ public final class JSONWriter {
         endArray()
     }
 
-    /// RFC 3339 with microseconds, UTC: `"2009-10-05T06:06:07.492060Z"`. The date and time
-    /// of day are kept from the previous call: a session's timestamps share their second.
+    /// RFC 3339 with microseconds, UTC: `"2009-10-05T06:06:07.492060Z"`. The date, hour and
+    /// minute are kept from the previous call: a capture's timestamps share their minute.
     public func timestamp(_ t: CaptureTimestamp) {
         separate()
         let length = TimeFormatting.rfc3339Length
         reserve(length + 2)
         storage[count] = UInt8(ascii: "\"")
         let text = storage + count + 1
-        if t.seconds != cachedSecond {
-            cachedSecond = t.seconds
+        // Times before 1970 (a broken clock) are written whole each time.
+        let minute = t.seconds >= 0 ? t.seconds / 60 : Int64.min
+        if minute != cachedMinute || minute == Int64.min {
+            cachedMinute = minute
             TimeFormatting.writeRFC3339(t, to: text)
             withUnsafeMutableBytes(of: &cachedText) { $0.copyMemory(from: UnsafeRawBufferPointer(start: text, count: length)) }
         } else {
             withUnsafeBytes(of: &cachedText) { text.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
-            // The six digits of the microseconds, two at a time.
-            var micros = Int(t.nanoseconds / 1000)
             let pairs = Self.digitPairs.utf8Start
+            // The seconds, then the six digits of the microseconds, two at a time.
+            let second = Int(t.seconds % 60) &* 2  // 0...59: the seconds are not negative here
+            text[17] = pairs[second]
+            text[18] = pairs[second &+ 1]
+            var micros = Int(t.nanoseconds / 1000)
             for i in stride(from: 24, through: 20, by: -2) {
                 let pair = (micros % 100) &* 2
                 micros /= 100

@@ -213,6 +213,26 @@ struct JSONWriterTests {
             return "\"2025-11-25T14:00:00." + String(repeating: "0", count: 6 - digits.count) + digits + "Z\""
         }
         #expect(times.text == "[" + expected.joined(separator: ",") + "]")
+        // Across seconds and minutes, forwards and back, before 1970, and odd fractions: each
+        // the same as the whole formatting.
+        let writer = JSONWriter()
+        var generator = SplitMix64(seed: 0x71_3E)
+        var seconds: Int64 = 1_764_079_195
+        for step in 0..<3000 {
+            switch step % 7 {
+            case 0: seconds += Int64(generator.next() % 200)
+            case 1: seconds -= Int64(generator.next() % 130)
+            case 2: seconds = -Int64(generator.next() % 100_000)
+            case 3: seconds = Int64(generator.next() % 4_000_000_000)
+            default: seconds += Int64(generator.next() % 3)
+            }
+            let t = CaptureTimestamp(seconds: max(seconds, -100_000), nanoseconds: UInt32(generator.next() % 1_200_000_000))
+            writer.reset()
+            writer.timestamp(t)
+            var whole = [UInt8](repeating: 0, count: TimeFormatting.rfc3339Length)
+            whole.withUnsafeMutableBufferPointer { TimeFormatting.writeRFC3339(t, to: $0.baseAddress!) }
+            #expect(writer.text == "\"" + String(decoding: whole, as: UTF8.self) + "\"", "\(t)")
+        }
     }
 
     /// Durations and reply-code keys are written without making a `String`: the same text as
