@@ -6,15 +6,19 @@ import Foundation
 /// Whitespace between two adjacent encoded words is dropped, as §6.2 says.
 public enum EncodedWords {
     public static func decode(_ text: String) -> String {
-        // Cheap rejection: no "=?" in the bytes, nothing to decode (most header values).
-        var previous: UInt8 = 0
-        var found = false
-        for b in text.utf8 {
-            if previous == UInt8(ascii: "=") && b == UInt8(ascii: "?") {
-                found = true
-                break
+        // Cheap rejection: no "=?" in the bytes, nothing to decode (most header values). On
+        // the string's own storage with memchr: iterating a `String.UTF8View` octet by octet
+        // cost about a thousand instructions per header value.
+        var copy = text
+        let found = copy.withUTF8 { utf8 -> Bool in
+            guard var at = utf8.baseAddress else { return false }
+            let end = at + utf8.count
+            while at < end, let equals = memchr(at, Int32(UInt8(ascii: "=")), end - at) {
+                let next = UnsafePointer(equals.assumingMemoryBound(to: UInt8.self)) + 1
+                if next < end && next.pointee == UInt8(ascii: "?") { return true }
+                at = next
             }
-            previous = b
+            return false
         }
         guard found else { return text }
         var out = ""

@@ -188,3 +188,23 @@ struct SMTPConversationTests {
         #expect(Dialogue().S("220 mx\r\n").closeBoth()?.close == .fin)
     }
 }
+
+/// RFC 2047 encoded words in header fields: decoded where the charset is known, left alone
+/// otherwise, and text with no "=?" (found after any number of other '=') returned as it is.
+struct EncodedWordsTests {
+    @Test func decodesKnownCharsetsAndLeavesTheRest() {
+        let cases: [(String, String)] = [
+            ("Report 14 for week 15", "Report 14 for week 15"),
+            ("a=b c=d =", "a=b c=d ="),
+            ("x==?UTF-8?B?w6k=?=", "x=é"),
+            ("=?UTF-8?B?w6l0w6k=?= =?UTF-8?Q?_caf=C3=A9?=", "été café"),
+            ("=?iso-8859-1?Q?Gr=FC=DFe?= aus Bern", "Grüße aus Bern"),
+            ("=?x-unknown?B?w6k=?=", "=?x-unknown?B?w6k=?="),
+            ("ends with =?", "ends with =?"),
+            ("", ""),
+        ]
+        for (raw, decoded) in cases {
+            #expect(EncodedWords.decode(raw) == decoded, "\(raw)")
+        }
+    }
+}
