@@ -56,6 +56,9 @@ public final class ShardMerge {
         set { collector.output = newValue }
     }
     private var queues: [[ShardEvent]]
+    /// The order of each queued event, beside it: comparing orders reads these, not the events
+    /// (reading an event out of its queue copies its session record, a retain per field).
+    private var orders: [[EventOrder]]
     private var heads: [Int]
     private var watermarks: [UInt64]
     private var globalIDs: [[Int: Int]]
@@ -66,6 +69,7 @@ public final class ShardMerge {
     public init(shards: Int, retention: Retention, liveCapture: Bool) {
         self.liveCapture = liveCapture
         queues = Array(repeating: [], count: shards)
+        orders = Array(repeating: [], count: shards)
         heads = Array(repeating: 0, count: shards)
         watermarks = Array(repeating: 0, count: shards)
         globalIDs = Array(repeating: [:], count: shards)
@@ -76,33 +80,39 @@ public final class ShardMerge {
     /// (`UInt64.max` once it has finished).
     public func add(_ events: [ShardEvent], from shard: Int, processedThrough watermark: UInt64) {
         queues[shard].append(contentsOf: events)
+        orders[shard].append(contentsOf: events.map { $0.order })
         watermarks[shard] = max(watermarks[shard], watermark)
     }
 
     /// Lets through every event that can no longer be preceded by one still to come.
     public func emitReady() {
-        while let (shard, event) = nextReady() {
+        while let shard = nextReady() {
+            // Moved out of the queue (an empty event left in its place), not copied.
+            var event = ShardEvent.connectionEnded(orders[shard][heads[shard]], [])
+            swap(&event, &queues[shard][heads[shard]])
             heads[shard] += 1
             emit(event, from: shard)
         }
         for shard in queues.indices where heads[shard] > 0 && heads[shard] >= queues[shard].count / 2 {
             queues[shard].removeFirst(heads[shard])
+            orders[shard].removeFirst(heads[shard])
             heads[shard] = 0
         }
     }
 
-    private func nextReady() -> (Int, ShardEvent)? {
+    /// The shard whose next event comes first, once nothing earlier can still come.
+    private func nextReady() -> Int? {
         var best: (shard: Int, order: EventOrder)? = nil
-        for shard in queues.indices where heads[shard] < queues[shard].count {
-            let order = queues[shard][heads[shard]].order
+        for shard in queues.indices where heads[shard] < orders[shard].count {
+            let order = orders[shard][heads[shard]]
             if best == nil || order < best!.order { best = (shard, order) }
         }
         guard let best else { return nil }
         // Any shard with nothing waiting must have passed the event's frame.
-        for shard in queues.indices where heads[shard] >= queues[shard].count {
+        for shard in queues.indices where heads[shard] >= orders[shard].count {
             if watermarks[shard] < best.order.frame { return nil }
         }
-        return (best.shard, queues[best.shard][heads[best.shard]])
+        return best.shard
     }
 
     private func emit(_ event: ShardEvent, from shard: Int) {
