@@ -47,7 +47,7 @@ final class MappedPcapRecords {
     /// written may have grown). A file cut shorter while it is read (a rotated capture
     /// reopened with O_TRUNC) would end the process when a mapped page past its new end is
     /// touched (SIGBUS); `CMapGuard` turns that into zeros and a mark, and reading ends with
-    /// an error at the next record.
+    /// an error before a record on a lost page is handed out.
     private var fileSize: Int
     private let nanosecondTimestamps: Bool
     private let snapshot: Int
@@ -115,17 +115,16 @@ final class MappedPcapRecords {
         return !faultedBeforeUnmap && !map_guard_touch(guardSlot, start, Int(end &- from))
     }
 
-    /// The file's size now (its last known size if that cannot be read).
-    private func sizeNow() -> Int {
+    /// The file's size now, nil if it cannot be read.
+    private func sizeOnDisk() -> Int? {
         var info = stat()
-        return fstat(descriptor, &info) == 0 ? Int(info.st_size) : fileSize
+        return fstat(descriptor, &info) == 0 ? Int(info.st_size) : nil
     }
 
     /// Whether the file has grown since its size was taken (a capture still being written).
     private func grew() -> Bool {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, Int(info.st_size) > fileSize else { return false }
-        fileSize = Int(info.st_size)
+        guard let size = sizeOnDisk(), size > fileSize else { return false }
+        fileSize = size
         return true
     }
 
@@ -145,7 +144,7 @@ final class MappedPcapRecords {
         // Zeros where a record should be: the tail of the page that holds a shortened file's
         // new end reads as zeros without a fault (a record cut there has zeros for its lost
         // part, and nothing can tell; the next header, all zeros, ends the reading).
-        if _slowPath(seconds == 0 && capturedLength == 0 && originalLength == 0), sizeNow() < position + Self.recordHeaderBytes {
+        if _slowPath(seconds == 0 && capturedLength == 0 && originalLength == 0), (sizeOnDisk() ?? fileSize) < position + Self.recordHeaderBytes {
             return shrank()
         }
         if capturedLength > Self.maximumCaptureLength {
@@ -193,11 +192,10 @@ final class MappedPcapRecords {
     /// 0.88 s at 1024 ahead, 0.85 s at 2048, 0.86 s at 3072 and 4096.
     static let prefetchDistance = 2048
 
-    /// The file lost bytes already mapped: what was read of them was zeros, so the record
-    /// being read (and the one before) cannot be trusted. Reading ends here.
+    /// The file lost bytes already mapped: they read as zeros, so the record on them is not
+    /// handed out, and reading ends here.
     private func shrank() -> Step {
-        var info = stat()
-        let size = fstat(descriptor, &info) == 0 ? "\(info.st_size) bytes" : "fewer bytes"
+        let size = sizeOnDisk().map { "\($0) bytes" } ?? "fewer bytes"
         unmap()
         return .failed(reason: "the file shrank to \(size) while it was being read: truncated or rotated by another program")
     }
