@@ -107,8 +107,7 @@ _Bool map_guard_touch(int slot, const void *start, size_t length) {
         (void)bytes[page - first];
     }
     // The flag is read after those reads (and after whatever the caller read before).
-    atomic_signal_fence(memory_order_seq_cst);
-    return atomic_load_explicit(&slots[slot].faulted, memory_order_relaxed);
+    return map_guard_faulted(slot);
 }
 
 #else

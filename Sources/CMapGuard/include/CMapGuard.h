@@ -5,8 +5,9 @@
 // analysis would kill it with no message. Swift cannot catch a signal, so this small C part
 // does: a window registered here that faults gets an empty page mapped over the faulting one
 // (reads then see zeros and go on) and is marked, and the reader, which touches each record's
-// pages before handing it out, ends with an error saying what happened instead. Faults anywhere else are left to whatever
-// handled SIGBUS before (by default: the process ends, as it would have).
+// pages before handing it out, ends with an error saying what happened instead. Faults
+// anywhere else are left to whatever handled SIGBUS before (by default: the process ends, as
+// it would have).
 #ifndef C_MAP_GUARD_H
 #define C_MAP_GUARD_H
 
