@@ -45,8 +45,12 @@ enum SMTPRules {
     /// Whether a successful STARTTLS came before this frame (what follows is normally unseen;
     /// a capture that shows it was decrypted).
     static func afterTLS(_ s: SMTPSessionRecord, frame: UInt64) -> Bool {
-        // (`tlsDecrypted` sessions show it; it was inside TLS all the same.)
-        s.commands.contains { $0.verb == "STARTTLS" && $0.frame < frame && replyCode(s, of: $0) == 220 }
+        // (`tlsDecrypted` sessions show it; it was inside TLS all the same.) By index, as the
+        // other loops over commands here: iterating hands out each command as a copy.
+        for i in s.commands.indices where s.commands[i].kind == .starttls && s.commands[i].frame < frame {
+            if replyCode(s, of: s.commands[i]) == 220 { return true }
+        }
+        return false
     }
 
     // MARK: - Line-level observations
@@ -166,7 +170,7 @@ enum SMTPRules {
         var syntaxCount = 0, rejectedCount = 0
         // For smtp.no_greeting_accepted: the greetings that got a reply, in one pass.
         var attempts = 0, anyAccepted = false, anyDefective = false, lastAttempt: Int?
-        for i in s.commands.indices where s.commands[i].verb == "HELO" || s.commands[i].verb == "EHLO" {
+        for i in s.commands.indices where s.commands[i].kind == .helo || s.commands[i].kind == .ehlo {
             let c = s.commands[i]
             let defect = HeloDefect.of(c.argument)
             if let defect, syntaxCount < perIDLimit {
@@ -183,7 +187,7 @@ enum SMTPRules {
             if defect != nil { anyDefective = true }
             if (200..<300).contains(code) { anyAccepted = true }
             guard code >= 500, let r = reply(s, of: c) else { continue }
-            let unknownEHLO = c.verb == "EHLO" && (r.code == 500 || r.code == 502)
+            let unknownEHLO = c.kind == .ehlo && (r.code == 500 || r.code == 502)
             if !unknownEHLO && rejectedCount < perIDLimit {
                 rejectedCount += 1
                 var evidence: [(key: String, value: EvidenceValue)] = [
@@ -199,7 +203,7 @@ enum SMTPRules {
                     message: "\(c.verb) (frame \(c.frame)) refused with \(r.code)\(why)",
                     line: replyText(r), evidence: evidence))
             }
-            if c.verb == "EHLO" && (500...502).contains(r.code) {
+            if c.kind == .ehlo && (500...502).contains(r.code) {
                 findings.append(fallback(s, ehlo: i, refusal: r))
             }
         }
@@ -232,11 +236,11 @@ enum SMTPRules {
     static func fallback(_ s: SMTPSessionRecord, ehlo i: Int, refusal: ReplyRecord) -> Finding {
         var j = i + 1
         var rset: (CommandRecord, ReplyRecord?)? = nil
-        while j < s.commands.count, s.commands[j].verb == "RSET" {
+        while j < s.commands.count, s.commands[j].kind == .rset {
             rset = (s.commands[j], reply(s, of: s.commands[j]))
             j += 1
         }
-        let helo = j < s.commands.count && s.commands[j].verb == "HELO" ? s.commands[j] : nil
+        let helo = j < s.commands.count && s.commands[j].kind == .helo ? s.commands[j] : nil
         let heloReply = helo.flatMap { reply(s, of: $0) }
         let outcome: String
         if helo == nil {
@@ -273,9 +277,9 @@ enum SMTPRules {
 
     // MARK: - Order of commands
 
-    static func isTransactionVerb(_ verb: String) -> Bool {
+    static func isTransactionVerb(_ verb: SMTPVerb) -> Bool {
         switch verb {
-        case "MAIL", "RCPT", "DATA", "BDAT": true
+        case .mail, .rcpt, .data, .bdat: true
         default: false
         }
     }
@@ -284,15 +288,17 @@ enum SMTPRules {
     static func missingHelo(_ s: SMTPSessionRecord) -> [Finding] {
         guard !s.midstream else { return [] }
         var accepted = false
-        for c in s.commands {
-            if c.verb == "HELO" || c.verb == "EHLO" {
+        for i in s.commands.indices {
+            let kind = s.commands[i].kind
+            if kind == .helo || kind == .ehlo {
                 // Unanswered (a capture of one side) counts as accepted: nothing shows otherwise.
-                if replyCode(s, of: c).map({ (200..<300).contains($0) }) ?? true { accepted = true }
+                if replyCode(s, of: s.commands[i]).map({ (200..<300).contains($0) }) ?? true { accepted = true }
                 // Nothing after an accepted greeting can be missing one.
                 if accepted { return [] }
                 continue
             }
-            guard isTransactionVerb(c.verb) else { continue }
+            guard isTransactionVerb(kind) else { continue }
+            let c = s.commands[i]
             if afterTLS(s, frame: c.frame) { return [] }
             var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
             let verdict: String
@@ -303,7 +309,7 @@ enum SMTPRules {
             } else {
                 verdict = "; it got no reply"
             }
-            let tried = s.commands.contains { ($0.verb == "HELO" || $0.verb == "EHLO") && $0.frame < c.frame }
+            let tried = s.commands.contains { ($0.kind == .helo || $0.kind == .ehlo) && $0.frame < c.frame }
             return [Finding(
                 kind: .missingHelo, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
                 message: "\(c.verb) sent before any \(tried ? "accepted " : "")HELO/EHLO\(verdict)",
@@ -317,35 +323,38 @@ enum SMTPRules {
         var findings: [Finding] = []
         var mailOpen = false, mailAccepted = false, rcptSent = false, rcptAccepted = false
         func reset() { mailOpen = false; mailAccepted = false; rcptSent = false; rcptAccepted = false }
-        for c in s.commands {
-            let code = replyCode(s, of: c)
+        for i in s.commands.indices {
+            let kind = s.commands[i].kind
+            let code = replyCode(s, of: s.commands[i])
             var problem: String? = nil
-            switch c.verb {
-            case "HELO", "EHLO", "RSET":
+            switch kind {
+            case .helo, .ehlo, .rset:
                 reset()
-            case "MAIL":
+            case .mail:
                 if mailOpen && mailAccepted { problem = "MAIL while a mail transaction was already open" }
                 reset()
                 mailOpen = true
                 mailAccepted = (code ?? 250) < 400
-            case "RCPT":
+            case .rcpt:
                 if !mailOpen { problem = "RCPT before MAIL" }
                 rcptSent = true
                 if let code, code < 400 { rcptAccepted = true }
-            case "DATA", "BDAT":
+            case .data, .bdat:
+                let name = kind.name
                 if !mailOpen {
-                    problem = "\(c.verb) before MAIL"
+                    problem = "\(name) before MAIL"
                 } else if !rcptSent {
-                    problem = "\(c.verb) before any RCPT"
-                } else if !rcptAccepted && !c.sentBeforePreviousReply {
-                    problem = "\(c.verb) after every RCPT was refused"
+                    problem = "\(name) before any RCPT"
+                } else if !rcptAccepted && !s.commands[i].sentBeforePreviousReply {
+                    problem = "\(name) after every RCPT was refused"
                 }
-                let last = c.verb == "DATA" ? code == 354 : c.argument.uppercased().hasSuffix("LAST")
+                let last = kind == .data ? code == 354 : s.commands[i].argument.uppercased().hasSuffix("LAST")
                 if last { reset() }
             default:
                 break
             }
             guard let problem, findings.count < perIDLimit else { continue }
+            let c = s.commands[i]
             var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
             var verdict = ""
             if let code {
@@ -366,7 +375,8 @@ enum SMTPRules {
         var findings: [Finding] = []
         let firstCommandFrame = s.commands.first?.frame ?? UInt64.max
         var unsolicited = 0
-        let firstQuitFrame = s.commands.lazy.filter { $0.verb == "QUIT" }.map(\.frame).min() ?? UInt64.max
+        var firstQuitFrame = UInt64.max
+        for i in s.commands.indices where s.commands[i].kind == .quit { firstQuitFrame = min(firstQuitFrame, s.commands[i].frame) }
         for r in s.replies {
             if r.code == 421 && firstQuitFrame >= r.frame {
                 findings.append(Finding(
@@ -397,12 +407,13 @@ enum SMTPRules {
         let serverGaps = s.tcp?.summary.gaps.filter { $0.side == .serverToClient } ?? []
         let serverFIN = s.tcp?.summary.fins.first { $0.side == .serverToClient }?.frame ?? UInt64.max
         var unanswered = 0
-        for c in s.commands where c.replyIndex == nil {
+        for i in s.commands.indices where s.commands[i].replyIndex == nil {
             guard unanswered < perIDLimit else { break }
+            let c = s.commands[i]
             if c.frame > serverFIN { continue }
-            if c.verb == "QUIT" && s.close != .quit && s.replies.contains(where: { $0.code == 421 }) { continue }
+            if c.kind == .quit && s.close != .quit && s.replies.contains(where: { $0.code == 421 }) { continue }
             if serverGaps.contains(where: { $0.frame > c.frame }) { continue }  // its reply may be in the hole
-            if c.verb == "STARTTLS" { continue }
+            if c.kind == .starttls { continue }
             unanswered += 1
             findings.append(Finding(
                 kind: .unansweredCommand, session: s.id, party: .server, frame: c.frame, timestamp: c.timestamp,
@@ -429,16 +440,20 @@ enum SMTPRules {
         // Without the server's side (or its start) there is nothing to wait for.
         guard s.serverBytes > 0, !s.midstream else { return [] }
         let greetingFrame = s.replies.first(where: { $0.target == .greeting })?.frame ?? 0
-        let offending = s.commands.filter {
-            $0.sentBeforePreviousReply && !$0.pipeliningAdvertised && $0.frame > greetingFrame
+        var offending = 0, firstOffending: Int? = nil
+        for i in s.commands.indices
+        where s.commands[i].sentBeforePreviousReply && !s.commands[i].pipeliningAdvertised && s.commands[i].frame > greetingFrame {
+            offending += 1
+            if firstOffending == nil { firstOffending = i }
         }
-        guard let first = offending.first else { return [] }
+        guard let firstOffending else { return [] }
+        let first = s.commands[firstOffending]
         if afterTLS(s, frame: first.frame) && s.extensions.contains(where: { $0.uppercased() == "PIPELINING" }) { return [] }
         return [Finding(
             kind: .pipeliningUnadvertised, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
             message: "the client sent \(first.verb) without waiting for the previous reply, though the server had not advertised PIPELINING"
-                + (offending.count > 1 ? " (\(offending.count) commands so)" : ""),
-            line: commandLine(first), evidence: [("commands", .int(offending.count))])]
+                + (offending > 1 ? " (\(offending) commands so)" : ""),
+            line: commandLine(first), evidence: [("commands", .int(offending))])]
     }
 
     static func sizeExceeded(_ s: SMTPSessionRecord) -> [Finding] {
@@ -490,8 +505,9 @@ enum SMTPRules {
     }
 
     static func authCleartext(_ s: SMTPSessionRecord) -> [Finding] {
-        guard !s.implicitTLS, let auth = s.commands.first(where: { $0.verb == "AUTH" }), !afterTLS(s, frame: auth.frame)
-        else { return [] }
+        guard !s.implicitTLS, let index = s.commands.indices.first(where: { s.commands[$0].kind == .auth }) else { return [] }
+        let auth = s.commands[index]
+        guard !afterTLS(s, frame: auth.frame) else { return [] }
         return [Finding(
             kind: .authCleartext, session: s.id, party: .client, frame: auth.frame, timestamp: auth.timestamp,
             message: "AUTH \(auth.argument) on a session without TLS: the credentials crossed the network in clear (they are not shown)",

@@ -98,11 +98,13 @@ public enum JSONLinesReport {
         }
         out.endArray()
         // Elements read in place through buffers: indexing the arrays directly let the
-        // optimiser copy (and retain) a whole record for each field.
-        s.replies.withUnsafeBufferPointer { replies in
+        // optimiser copy (and retain) a whole record for each field. The lists are taken out
+        // of the record first: closures that read `s` itself made a copy of all of it.
+        let replyList = s.replies, commandList = s.commands
+        replyList.withUnsafeBufferPointer { replies in
             out.key("commands")
             out.beginArray()
-            s.commands.withUnsafeBufferPointer { commands in
+            commandList.withUnsafeBufferPointer { commands in
                 for command in commands.indices {
                     // Unchecked buffer indexing: an index is used only if it is in range.
                     let reply = commands[command].replyIndex.flatMap { replies.indices.contains($0) ? $0 : nil }

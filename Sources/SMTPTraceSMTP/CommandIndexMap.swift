@@ -10,7 +10,9 @@ struct CommandIndexMap {
             guard command >= 0 else { return }
             if command >= values.count {
                 if values.isEmpty { values.reserveCapacity(16) }
-                values.append(contentsOf: repeatElement(-1, count: command + 1 - values.count))
+                // One element at a time: commands are numbered in order, so this is nearly
+                // always one append (`append(contentsOf: repeatElement…)` cost ~200 instructions).
+                while values.count <= command { values.append(-1) }
             }
             values[command] = newValue.map { Int32(clamping: $0) } ?? -1
         }

@@ -7,11 +7,14 @@ public struct SMTPCommand: Sendable, Equatable {
     public var argument: String
     /// The verb is 1 to 16 ASCII letters (possibly one that no RFC defines).
     public var isWellFormed: Bool
+    /// The verb as one smtp-trace knows (`.other` for any other or a malformed one).
+    public var kind: SMTPVerb
 
-    public init(verb: String, argument: String, isWellFormed: Bool = true) {
+    public init(verb: String, argument: String, isWellFormed: Bool = true, kind: SMTPVerb? = nil) {
         self.verb = verb
         self.argument = argument
         self.isWellFormed = isWellFormed
+        self.kind = kind ?? SMTPVerb.allCases.first { $0 != .other && $0.name == verb && isWellFormed } ?? .other
     }
 
     /// Parses a line's bytes (no CR/LF). Invalid UTF-8 in the argument becomes U+FFFD.
@@ -30,21 +33,26 @@ public struct SMTPCommand: Sendable, Equatable {
             verbLength += 1
         }
         let wellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
+        // Upper-cased into the verb string; the first eight letters also packed for `SMTPVerb`.
+        var letters: UInt64 = 0
         let verb = String(unsafeUninitializedCapacity: verbLength) { out in
             for i in 0..<verbLength {
                 let b = bytes[i]
-                out[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b
+                let upper = b >= 0x61 && b <= 0x7A ? b - 0x20 : b
+                out[i] = upper
+                if i < 8 { letters |= UInt64(upper) << (8 * UInt64(i)) }
             }
             return verbLength
         }
+        let kind = wellFormed && verbLength >= 4 && verbLength <= 8 ? SMTPVerb(packedLetters: letters) : .other
         var rest = verbLength
         if rest < bytes.count, bytes[rest] == 0x20 { rest += 1 }
         var argument = String(decoding: UnsafeBufferPointer(rebasing: bytes[rest...]), as: UTF8.self)
-        if verb == "AUTH" {
+        if kind == .auth {
             // Keep the mechanism, never an initial response.
             argument = String(argument.split(separator: " ", maxSplits: 1).first ?? "")
         }
-        return SMTPCommand(verb: verb, argument: argument, isWellFormed: wellFormed)
+        return SMTPCommand(verb: verb, argument: argument, isWellFormed: wellFormed, kind: kind)
     }
 }
 
@@ -59,58 +67,58 @@ public struct SMTPReplyLine: Sendable, Equatable {
     /// `nil` when the line does not start with a three-digit code followed by `-`, a space or
     /// the end of the line.
     public static func parse(_ bytes: some Collection<UInt8>) -> SMTPReplyLine? {
-        // The first four octets, read without copying them out.
-        var head: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
-        var count = 0
-        for b in bytes.prefix(4) {
-            switch count {
-            case 0: head.0 = b
-            case 1: head.1 = b
-            case 2: head.2 = b
-            default: head.3 = b
-            }
-            count += 1
-        }
-        guard count >= 3,
-            (0x32...0x35).contains(head.0), (0x30...0x39).contains(head.1), (0x30...0x39).contains(head.2)
+        if let parsed = bytes.withContiguousStorageIfAvailable({ parse(octets: $0) }) { return parsed }
+        return Array(bytes).withUnsafeBufferPointer { parse(octets: $0) }
+    }
+
+    static func parse(octets: UnsafeBufferPointer<UInt8>) -> SMTPReplyLine? {
+        guard let head = head(octets) else { return nil }
+        return SMTPReplyLine(
+            code: head.code, isLast: head.isLast,
+            text: String(decoding: UnsafeBufferPointer(rebasing: octets[head.textStart...]), as: UTF8.self))
+    }
+
+    /// The code, whether the line is the reply's last, and where its text starts — read
+    /// without making a `String` of the text (a multi-line reply's other lines only need theirs
+    /// trimmed, and only when they are an EHLO reply's extensions).
+    static func head(_ octets: UnsafeBufferPointer<UInt8>) -> (code: Int, isLast: Bool, textStart: Int)? {
+        guard octets.count >= 3, (0x32...0x35).contains(octets[0]), (0x30...0x39).contains(octets[1]),
+            (0x30...0x39).contains(octets[2])
         else { return nil }
-        let code = Int(head.0 - 0x30) * 100 + Int(head.1 - 0x30) * 10 + Int(head.2 - 0x30)
-        if count == 3 { return SMTPReplyLine(code: code, isLast: true, text: "") }
-        switch head.3 {
-        case 0x2D: return SMTPReplyLine(code: code, isLast: false, text: String(decoding: bytes.dropFirst(4), as: UTF8.self))
-        case 0x20: return SMTPReplyLine(code: code, isLast: true, text: String(decoding: bytes.dropFirst(4), as: UTF8.self))
+        let code = Int(octets[0] &- 0x30) &* 100 &+ Int(octets[1] &- 0x30) &* 10 &+ Int(octets[2] &- 0x30)
+        if octets.count == 3 { return (code, true, 3) }
+        switch octets[3] {
+        case 0x2D: return (code, false, 4)
+        case 0x20: return (code, true, 4)
         default: return nil
         }
     }
 }
 
 /// RFC 3463 enhanced status code at the start of a reply's text (`5.5.4`), when present and
-/// consistent with the reply's class.
-public func enhancedStatusCode(in text: String, replyCode: Int) -> String? {
+/// consistent with the reply's class; read from the first line's octets where the framer left
+/// them.
+func enhancedStatusCode(octets: UnsafeBufferPointer<UInt8>, replyCode: Int) -> String? {
     // class "." subject "." detail, each of subject and detail 1-3 digits, then a space or
-    // the end; the class must be the reply's (RFC 3463 §2). Read on octets: most texts fail
-    // at the first one.
-    // Classes 2, 4 and 5 only (a comparison, not an array literal: this runs once per reply).
+    // the end; the class must be the reply's (RFC 3463 §2). Most texts fail at the first
+    // octet. Classes 2, 4 and 5 only.
     let replyClass = replyCode / 100
     guard replyClass == 2 || replyClass == 4 || replyClass == 5 else { return nil }
-    var copy = text
-    return copy.withUTF8 { octets -> String? in
-        var index = 0
-        guard index < octets.count, octets[index] == UInt8(ascii: "0") + UInt8(clamping: replyCode / 100) else { return nil }
+    var index = 0
+    guard index < octets.count, octets[index] == UInt8(ascii: "0") + UInt8(clamping: replyClass) else { return nil }
+    index += 1
+    for _ in 0..<2 {
+        guard index < octets.count, octets[index] == UInt8(ascii: ".") else { return nil }
         index += 1
-        for _ in 0..<2 {
-            guard index < octets.count, octets[index] == UInt8(ascii: ".") else { return nil }
+        var digits = 0
+        while index < octets.count, octets[index] >= 0x30, octets[index] <= 0x39 {
+            digits += 1
             index += 1
-            var digits = 0
-            while index < octets.count, octets[index] >= 0x30, octets[index] <= 0x39 {
-                digits += 1
-                index += 1
-            }
-            guard digits >= 1, digits <= 3 else { return nil }
         }
-        guard index == octets.count || octets[index] == 0x20 else { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: octets[..<index]), as: UTF8.self)
+        guard digits >= 1, digits <= 3 else { return nil }
     }
+    guard index == octets.count || octets[index] == 0x20 else { return nil }
+    return String(decoding: UnsafeBufferPointer(rebasing: octets[..<index]), as: UTF8.self)
 }
 
 extension StringProtocol {

@@ -4,12 +4,6 @@ import SMTPTraceTCP
 /// The client side of the dialogue: commands, message content, held lines and the
 /// end-of-data ambiguity.
 extension SMTPConversation {
-    static let knownVerbs: Set<String> = [
-        "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
-        "HELP", "STARTTLS", "AUTH", "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML", "XCLIENT",
-        "XFORWARD",
-    ]
-
     static let reportedHeaders: [[UInt8]] = ["date", "from", "to", "subject", "message-id"].map { Array($0.utf8) }
 
     /// The reported header field this name is (ASCII case-insensitive), without making a
@@ -83,7 +77,7 @@ extension SMTPConversation {
         let command = SMTPCommand.parse(bytes)
         if resyncClient {
             // After a gap, wait for a line that is clearly a command.
-            guard command.isWellFormed, Self.knownVerbs.contains(command.verb) else {
+            guard command.kind != .other else {
                 record.undecodedLines += 1
                 noteResync(side: .clientToServer, skipped: true, frame: info.frame)
                 return
@@ -91,12 +85,12 @@ extension SMTPConversation {
             resyncClient = false
             noteResync(side: .clientToServer, skipped: false, frame: info.frame)
         }
-        checkCommandLine(info, bytes: bytes, verb: command.verb)
-        if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.verb }
+        checkCommandLine(info, bytes: bytes, verb: command.kind)
+        if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.kind }
         let index = record.commands.count
         if index < limits.maxCommandsKept {
             record.commands.append(CommandRecord(
-                verb: command.verb, argument: command.argument, frame: info.frame,
+                verb: command.verb, kind: command.kind, argument: command.argument, frame: info.frame,
                 timestamp: info.timestamp, length: info.length, replyIndex: nil,
                 sentBeforePreviousReply: !pending.isEmpty,
                 pipeliningAdvertised: pipeliningAdvertised))
@@ -104,28 +98,31 @@ extension SMTPConversation {
             record.commandsNotKept += 1
         }
         pending.append(.command(index))
-        switch command.verb {
-        case "HELO", "EHLO":
+        switch command.kind {
+        case .helo, .ehlo:
             record.heloVerb = command.verb
             record.heloArgument = command.argument
-        case "MAIL":
+        case .mail:
             var transaction = TransactionRecord(
                 mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame)
             transaction.mailParameters = Self.parameters(after: "FROM:", in: command.argument)
             if let size = transaction.mailParameters.first(where: { $0.hasPrefixIgnoringASCIICase("SIZE=") }) {
                 transaction.declaredSize = UInt64(size.dropFirst(5))
             }
+            // Room for a few recipients at once, instead of growing twice for the second.
+            transaction.rcptTo.reserveCapacity(4)
+            transaction.rcptReplies.reserveCapacity(4)
             record.transactions.append(transaction)
             currentTransaction = record.transactions.count - 1
             commandTransaction[index] = currentTransaction
-        case "RCPT":
+        case .rcpt:
             if let t = currentTransaction {
                 commandTransaction[index] = t
                 rcptSlot[index] = record.transactions[t].rcptTo.count
                 record.transactions[t].rcptTo.append(Self.path(after: "TO:", in: command.argument))
                 record.transactions[t].rcptReplies.append(nil)
             }
-        case "DATA":
+        case .data:
             if let t = currentTransaction {
                 commandTransaction[index] = t
                 record.transactions[t].dataFrame = info.frame
@@ -133,7 +130,7 @@ extension SMTPConversation {
             // Held until the reply says what follows; a capture with no reply at all (one
             // side only) takes them as content at the end, or when the hold overflows.
             clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
-        case "BDAT":
+        case .bdat:
             // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
             // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
             // opaque after it.
@@ -172,13 +169,13 @@ extension SMTPConversation {
                     endOfBDATMessage()
                 }
             }
-        case "AUTH":
+        case .auth:
             record.authMechanism = command.argument.uppercased()
-        case "RSET":
+        case .rset:
             currentTransaction = nil
-        case "STARTTLS":
+        case .starttls:
             startTLSPending = true
-        case "QUIT":
+        case .quit:
             quitSent = true
         default:
             break
@@ -186,11 +183,11 @@ extension SMTPConversation {
     }
 
     /// Line-level checks of a command line (AUTH lines may be longer: RFC 4954 §4).
-    func checkCommandLine(_ info: FramedLine, bytes: [UInt8], verb: String) {
+    func checkCommandLine(_ info: FramedLine, bytes: [UInt8], verb: SMTPVerb) {
         let side = Direction.clientToServer
         if info.terminator == .lf { observe(.bareLF, side: side, context: .command, info: info, line: bytes) }
         if info.hasBareCR { observe(.bareCR, side: side, context: .command, info: info, line: bytes) }
-        if info.length + 2 > 512 && verb != "AUTH" {
+        if info.length + 2 > 512 && verb != .auth {
             observe(.lineTooLong, side: side, context: .command, info: info, line: bytes,
                     fields: [.init("length", .int(info.length + 2)), .init("limit", .int(512))])
         }
@@ -361,7 +358,7 @@ extension SMTPConversation {
         var verbs: [String] = []
         for line in held.prefix(32) {
             let command = SMTPCommand.parse(line.bytes)
-            if command.isWellFormed && Self.knownVerbs.contains(command.verb) { verbs.append(command.verb) }
+            if command.kind != .other { verbs.append(command.verb) }
         }
         record.observations[observation]["lenient_commands_after"] = .strings(verbs)
         record.observations[observation]["lenient_lines_after"] = .int(held.count)

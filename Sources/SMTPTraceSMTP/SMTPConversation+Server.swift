@@ -5,11 +5,11 @@ import SMTPTraceTCP
 /// with what it answers.
 extension SMTPConversation {
     /// Reply codes that answer one command only.
-    static func onlyAnswers(_ code: Int) -> String? {
+    static func onlyAnswers(_ code: Int) -> SMTPVerb? {
         switch code {
-        case 354: "DATA"
-        case 334: "AUTH"
-        case 221: "QUIT"
+        case 354: .data
+        case 334: .auth
+        case 221: .quit
         default: nil
         }
     }
@@ -29,7 +29,7 @@ extension SMTPConversation {
         if quitAcknowledged {
             observe(.afterQuit, side: side, context: .reply, info: info, line: bytes)
         }
-        guard let line = SMTPReplyLine.parse(bytes) else {
+        guard let line = bytes.withUnsafeBufferPointer({ SMTPReplyLine.head($0) }) else {
             record.undecodedLines += 1
             if resyncServer { noteResync(side: side, skipped: true, frame: info.frame) }
             if !resyncServer && info.terminator != .none {
@@ -41,27 +41,41 @@ extension SMTPConversation {
         // After a gap the partial reply was dropped; the next reply line starts afresh.
         if resyncServer { noteResync(side: side, skipped: false, frame: info.frame) }
         resyncServer = false
-        if var partial = partialReply, line.code != partial.code, clientLineDuringPartialReply {
+        if clientLineDuringPartialReply, let code = partialReply?.code, line.code != code, var partial = partialReply.take() {
             // The multi-line reply was never terminated and the client has spoken since:
             // this line starts the answer to something new.
             partial.inconsistent = true
-            partialReply = nil
             completeReply(partial)
         }
         if partialReply != nil {
-            // Changed in place: a copy would copy its list of lines on every append.
+            // Changed in place, field by field.
             partialReply!.lines += 1
             if line.code != partialReply!.code { partialReply!.inconsistent = true }
             if info.frame != partialReply!.lastFrame {
                 partialReply!.packets += 1
                 partialReply!.lastFrame = info.frame
             }
-            if partialReply!.extensions.count < 64 { partialReply!.extensions.append(line.text) }
+            if partialReply!.lines <= 65 {
+                if replyLines.capacity == 0 { replyLines.reserveCapacity(8) }  // an EHLO reply's usual count
+                // Trimmed as octets, then decoded once (spaces and tabs are whole characters in
+                // any UTF-8, so this is the decoded text trimmed).
+                bytes.withUnsafeBufferPointer { octets in
+                    let kept = spaceTrimmedRange(octets, from: line.textStart)
+                    if !kept.isEmpty {
+                        replyLines.append(String(decoding: UnsafeBufferPointer(rebasing: octets[kept]), as: UTF8.self))
+                    }
+                }
+            }
         } else {
             clientLineDuringPartialReply = false
-            partialReply = PartialReply(code: line.code, text: line.text, frame: info.frame,
+            if !replyLines.isEmpty { replyLines.removeAll(keepingCapacity: true) }
+            let (text, enhancedCode) = bytes.withUnsafeBufferPointer { octets in
+                let text = UnsafeBufferPointer(rebasing: octets[line.textStart...])
+                return (String(decoding: text, as: UTF8.self), enhancedStatusCode(octets: text, replyCode: line.code))
+            }
+            partialReply = PartialReply(code: line.code, text: text, enhancedCode: enhancedCode, frame: info.frame,
                                         timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
-                                        inconsistent: false, extensions: [])
+                                        inconsistent: false)
         }
         if line.isLast, let reply = partialReply.take() {  // moved out, not copied
             completeReply(reply)
@@ -87,7 +101,7 @@ extension SMTPConversation {
         let target: ReplyTarget
         let greetingCode = partial.code == 220 || partial.code == 554 || partial.code == 421
         var frontIsStartTLS = false
-        if case .command(let i)? = pending.first, i < record.commands.count, record.commands[i].verb == "STARTTLS" {
+        if case .command(let i)? = pending.first, i < record.commands.count, record.commands[i].kind == .starttls {
             frontIsStartTLS = true
         }
         let inTransit = dataInTransit
@@ -113,7 +127,7 @@ extension SMTPConversation {
         greetingSeen = true
         let replyIndex = record.replies.count
         record.replies.append(ReplyRecord(
-            code: partial.code, enhancedCode: enhancedStatusCode(in: partial.text, replyCode: partial.code),
+            code: partial.code, enhancedCode: partial.enhancedCode,
             text: partial.text.limited(to: 512), lineCount: partial.lines, packetCount: partial.packets,
             frame: partial.frame, timestamp: partial.timestamp, target: target,
             inconsistentCodes: partial.inconsistent))
@@ -139,7 +153,7 @@ extension SMTPConversation {
             fields: [
                 .init("reply_code", .int(partial.code)), .init("reply_codes", .strings([String(partial.code)])),
                 .init("command_frame", .int(data < record.commands.count ? Int(record.commands[data].frame) : 0)),
-                .init("bdat", .bool(data < record.commands.count && record.commands[data].verb == "BDAT")),
+                .init("bdat", .bool(data < record.commands.count && record.commands[data].kind == .bdat)),
             ], fold: false)
         {
             duringData = (index, record.clientBytes)
@@ -167,21 +181,21 @@ extension SMTPConversation {
         case .command(let i):
             guard i < record.commands.count else { break }
             record.commands[i].replyIndex = replyIndex
-            switch record.commands[i].verb {
-            case "EHLO":
+            switch record.commands[i].kind {
+            case .ehlo:
                 if positive {
-                    record.extensions = partial.extensions.map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+                    record.extensions = replyLines
                     pipeliningAdvertised = record.extensions.contains {
                         $0.utf8.count == 10 && $0.hasPrefixIgnoringASCIICase("PIPELINING")
                     }
                 }
-            case "MAIL":
+            case .mail:
                 if let t = commandTransaction[i] { record.transactions[t].mailReply = partial.code }
-            case "RCPT":
+            case .rcpt:
                 if let t = commandTransaction[i], let slot = rcptSlot[i] {
                     record.transactions[t].rcptReplies[slot] = partial.code
                 }
-            case "DATA":
+            case .data:
                 if let t = commandTransaction[i] { record.transactions[t].dataReply = partial.code }
                 if case .awaitingDataReply(let data, let held, _) = clientPhase, data == i {
                     if partial.code == 354 {
@@ -190,23 +204,23 @@ extension SMTPConversation {
                         replayHeldAsCommands(held)
                     }
                 }
-            case "BDAT":
+            case .bdat:
                 if let t = commandTransaction[i], record.transactions[t].reply == nil,
                     record.commands[i].argument.uppercased().hasSuffix("LAST")
                 {
                     record.transactions[t].reply = partial.code
                     record.transactions[t].replyFrame = partial.frame
                 }
-            case "AUTH":
+            case .auth:
                 if partial.code == 334 { clientPhase = .authResponse(authCommand: i) }
-            case "STARTTLS":
+            case .starttls:
                 startTLSPending = false
                 if partial.code == 220 {
                     startTLSAnswered = true
                     clientFramer.mode = .sniffTLS
                     serverFramer.mode = .sniffTLS
                 }
-            case "QUIT":
+            case .quit:
                 if partial.code == 221 { quitAcknowledged = true }
             default:
                 break
@@ -216,11 +230,11 @@ extension SMTPConversation {
 
     /// The index of the first `verb` command waiting in `pending` behind another entry (nil
     /// when it is at the front already, or when the front is an AUTH exchange step).
-    func pendingCommand(_ verb: String, behindFront: Bool) -> Int? {
+    func pendingCommand(_ verb: SMTPVerb, behindFront: Bool) -> Int? {
         if case .authExchange? = pending.first { return nil }
         for (position, target) in pending.enumerated() {
             guard case .command(let i) = target, i < record.commands.count else { continue }
-            if record.commands[i].verb == verb { return position == 0 && behindFront ? nil : i }
+            if record.commands[i].kind == verb { return position == 0 && behindFront ? nil : i }
         }
         return nil
     }

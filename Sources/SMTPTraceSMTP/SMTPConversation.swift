@@ -47,13 +47,14 @@ public final class SMTPConversation {
     struct PartialReply {
         var code: Int
         var text: String
+        /// The RFC 3463 code at the start of the first line's text.
+        var enhancedCode: String?
         var frame: UInt64
         var timestamp: CaptureTimestamp
         var lines: Int
         var packets: Int
         var lastFrame: UInt64
         var inconsistent: Bool
-        var extensions: [String]
     }
 
     /// Limits that keep one session's memory bounded.
@@ -74,6 +75,10 @@ public final class SMTPConversation {
     var clientPhase: ClientPhase = .commands
     var pending: Deque<ReplyTarget> = []
     var partialReply: PartialReply? = nil
+    /// The partial reply's lines after its first, trimmed, the empty ones left out (at most
+    /// 64): an EHLO reply's extensions. Kept here, not in `PartialReply`, so that a reply
+    /// costs no list of its own.
+    var replyLines: [String] = []
     /// A client line was decoded since the partial reply's first line.
     var clientLineDuringPartialReply = false
     var greetingSeen = false
@@ -109,7 +114,7 @@ public final class SMTPConversation {
     /// STARTTLS was sent and not answered yet.
     var startTLSPending = false
     /// The verb of the first command after STARTTLS was answered 220.
-    var firstCommandAfterStartTLSReply: String? = nil
+    var firstCommandAfterStartTLSReply: SMTPVerb? = nil
     var startTLSAnswered = false
     /// A live capture's stop is not the end of the connection (see `SMTPSettings.liveCapture`).
     var liveCapture = false
@@ -318,7 +323,7 @@ public final class SMTPConversation {
             return c
         }
         guard causes.contains("cleartext_instead_of_tls"), causes.contains("server_cleartext_after_220"),
-            firstCommandAfterStartTLSReply == "EHLO" || firstCommandAfterStartTLSReply == "HELO"
+            firstCommandAfterStartTLSReply == .ehlo || firstCommandAfterStartTLSReply == .helo
         else { return }
         record.observations.removeAll { o in
             guard o.kind == .starttlsInjection, case .string(let c)? = o["cause"] else { return false }
@@ -331,7 +336,7 @@ public final class SMTPConversation {
     /// A reply that came while a BDAT chunk was in transit (a gap may have swallowed the rest).
     func isBDATInTransit(_ target: ReplyTarget) -> Bool {
         guard case .duringData(let i) = target, i < record.commands.count else { return false }
-        return record.commands[i].verb == "BDAT"
+        return record.commands[i].kind == .bdat
     }
 
     /// Adds the body lines the framer counted without returning them to the message.

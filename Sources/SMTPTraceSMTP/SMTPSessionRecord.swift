@@ -21,6 +21,8 @@ public enum SessionClose: String, Sendable, Codable, CaseIterable {
 /// A command the client sent, with the reply it got.
 public struct CommandRecord: Sendable, Equatable {
     public var verb: String
+    /// The verb as one smtp-trace knows (`.other` for any other): what code compares.
+    public var kind: SMTPVerb
     /// As sent, except AUTH (mechanism only). Escaping happens in the reports.
     public var argument: String
     public var frame: UInt64
@@ -208,9 +210,19 @@ public struct SMTPSessionRecord: Sendable {
         return count
     }
 
-    public var messageBytes: UInt64 { transactions.reduce(0) { $0 + $1.size } }
+    // Summed by index: `reduce` hands each transaction over as a copy (every string and list
+    // in it retained and released again).
+    public var messageBytes: UInt64 {
+        var total: UInt64 = 0
+        for i in transactions.indices { total += transactions[i].size }
+        return total
+    }
 
-    public var recipientCount: Int { transactions.reduce(0) { $0 + $1.rcptTo.count } }
+    public var recipientCount: Int {
+        var total = 0
+        for i in transactions.indices { total += transactions[i].rcptTo.count }
+        return total
+    }
 
     public var duration: Double { end.seconds(since: start) }
 }

@@ -155,6 +155,42 @@ struct SMTPConversationTests {
         #expect(s.verbs == ["EHLO", "AUTH"])
     }
 
+    @Test func verbsAreKnownCommandsInAnyCaseAndNothingElseIs() {
+        for verb in SMTPVerb.allCases where verb != .other {
+            #expect(SMTPCommand.parse(Array((verb.name.lowercased() + " x").utf8)).kind == verb)
+            #expect(SMTPCommand.parse(Array(verb.name.utf8)).kind == verb)
+            #expect(SMTPCommand(verb: verb.name, argument: "").kind == verb)
+        }
+        for line in ["MAILX FROM:<a@b>", "MAI", "HELO1 x", "XFORWARDS", "", " HELO", "QUI T", "ST@RTTLS", "EHLO\u{0}"] {
+            #expect(SMTPCommand.parse(Array(line.utf8)).kind == .other, "\(line)")
+        }
+        #expect(SMTPCommand(verb: "RCPTX", argument: "").kind == .other)
+        #expect(SMTPCommand.parse(Array("AUTH PLAIN c2VjcmV0".utf8)).argument == "PLAIN")
+    }
+
+    @Test func ehloExtensionsAreTrimmedWithoutEmptyLinesAndBoundedAndCodesAreRead() throws {
+        let many = (0..<70).map { "250-X\($0)\r\n" }.joined()
+        let s = try #require(Dialogue()
+            .S("220 mx ESMTP\r\n").C("EHLO c.example\r\n")
+            .S("250-mx\r\n250-  8BITMIME \t\r\n250- \r\n250-\r\n250-SIZE\t1000\r\n250 DSN\r\n")
+            .C("EHLO again.example\r\n").S("250-mx\r\n" + many + "250 LAST\r\n")
+            .C("MAIL FROM:<a@x>\r\n").S("250 2.1.0 Ok\r\n")
+            .C("RCPT TO:<b@y>\r\n").S("550 5.1.1 <b@y>: no such user\r\n")
+            .C("RCPT TO:<c@y>\r\n").S("450 4.7.1\r\n")
+            .C("RCPT TO:<d@y>\r\n").S("250 2.1.5. Ok\r\n")
+            .C("QUIT\r\n").S("221 5.0.0 Bye\r\n").closeBoth())
+        #expect(s.extensions == (0..<64).map { "X\($0)" })
+        #expect(s.replies[1].lineCount == 6)
+        #expect(s.replies[2].lineCount == 72)
+        #expect(s.replies.map(\.enhancedCode) == [nil, nil, nil, "2.1.0", "5.1.1", "4.7.1", nil, nil])
+        #expect(s.replies[4].text == "5.1.1 <b@y>: no such user")
+
+        let first = try #require(Dialogue()
+            .S("220 mx\r\n").C("EHLO c.example\r\n")
+            .S("250-mx\r\n250-  8BITMIME \t\r\n250- \r\n250-\r\n250-SIZE\t1000\r\n250 DSN\r\n").closeBoth())
+        #expect(first.extensions == ["8BITMIME", "SIZE\t1000", "DSN"])
+    }
+
     @Test func smtpIsRecognisedOnAnyPortFromTheDialogue() throws {
         let s = try #require(Dialogue(serverPort: 1224).S("220 mx ESMTP\r\n").C("EHLO c\r\n").S("250 mx\r\n").closeBoth())
         #expect(s.detectedBy == .dialogue)
