@@ -9,7 +9,9 @@ import SMTPTracePackets
 /// by our own rules (every C0/C1 control, DEL, U+2028/9), and `--json` on a busy capture writes
 /// hundreds of thousands of records — building a value tree per record and then a `String`
 /// cost more than the analysis itself. Commas are placed by the writer, so a record is a
-/// sequence of `key`/value calls between `beginObject` and `endObject`.
+/// sequence of `key`/value calls between `beginObject` and `endObject`: every value (and every
+/// closed object or array) is followed by a comma, and closing a container or ending the
+/// line takes back the one before it — no state to consult per key or value.
 ///
 /// The bytes live in one buffer the writer owns and grows (a class, so that it can free it):
 /// an `Array` would check its uniqueness on every append, thousands of times per record.
@@ -17,11 +19,6 @@ public final class JSONWriter {
     private var storage: UnsafeMutablePointer<UInt8>
     private var count = 0
     private var capacity: Int
-    /// One bit per open object/array (innermost lowest): set once it holds a member.
-    private var hasMember: UInt64 = 0
-    private var depth = 0
-    /// A key was just written: the next value follows it without a comma.
-    private var afterKey = false
     /// The minute of the last timestamp written, whose date, hour and minute serve the rest of
     /// that minute (sessions end interleaved, so consecutive timestamps often change second).
     private var cachedMinute = Int64.min
@@ -36,23 +33,26 @@ public final class JSONWriter {
 
     /// The bytes written so far, valid during `body`.
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(start: storage, count: count))
+        try body(UnsafeRawBufferPointer(start: storage, count: writtenCount))
     }
 
     /// How many bytes have been written since the last `reset`.
-    public var byteCount: Int { count }
+    public var byteCount: Int { writtenCount }
 
     /// Empties the buffer, keeping its storage, for the next record.
     public func reset() {
         count = 0
-        hasMember = 0
-        depth = 0
-        afterKey = false
     }
 
     /// The text written so far.
     public var text: String {
-        String(decoding: UnsafeBufferPointer(start: storage, count: count), as: UTF8.self)
+        String(decoding: UnsafeBufferPointer(start: storage, count: writtenCount), as: UTF8.self)
+    }
+
+    /// The bytes written, without the comma that follows a last top-level value (a value never
+    /// ends in a comma of its own: strings end in a quote).
+    private var writtenCount: Int {
+        count > 0 && storage[count &- 1] == UInt8(ascii: ",") ? count &- 1 : count
     }
 
     // MARK: Structure
@@ -62,56 +62,51 @@ public final class JSONWriter {
     public func beginArray() { open(UInt8(ascii: "[")) }
     public func endArray() { close(UInt8(ascii: "]")) }
 
-    /// Ends a JSON Lines record.
-    public func newline() { appendByte(0x0A) }
+    /// Ends a JSON Lines record (in place of the comma after its last value).
+    public func newline() {
+        takeBackComma()
+        appendByte(0x0A)
+    }
 
     /// An object member's key. Keys are the schema's own ASCII names, never wire text.
     /// Inlined where it is called, so that copying a key of known length is a few moves
     /// (a session record writes about 170 of them).
     @inline(__always)
     public func key(_ name: StaticString) {
-        separate()
         appendQuoted(name, reserving: 1)
         storage[count] = UInt8(ascii: ":")
         count &+= 1
-        afterKey = true
     }
 
     /// A key that is data (a reply code, a finding id), escaped like any string.
     public func dataKey(_ name: String) {
-        separate()
         appendEscaped(name)
         appendByte(UInt8(ascii: ":"))
-        afterKey = true
     }
 
     /// A key that is a number (a reply code): `"250":`.
     public func intKey<T: BinaryInteger>(_ value: T) {
-        separate()
         appendByte(UInt8(ascii: "\""))
         appendDecimal(value)
         reserve(2)
         storage[count] = UInt8(ascii: "\"")
         storage[count &+ 1] = UInt8(ascii: ":")
         count &+= 2
-        afterKey = true
     }
 
     // MARK: Values
 
     public func null() {
-        separate()
-        appendLiteral("null")
+        appendLiteral("null,")
     }
 
     public func bool(_ value: Bool) {
-        separate()
-        appendLiteral(value ? "true" : "false")
+        appendLiteral(value ? "true," : "false,")
     }
 
     public func int<T: BinaryInteger>(_ value: T) {
-        separate()
         appendDecimal(value)
+        endValue()
     }
 
     public func int<T: BinaryInteger>(_ value: T?) {
@@ -120,8 +115,8 @@ public final class JSONWriter {
 
     public func double(_ value: Double) {
         guard value.isFinite else { return null() }
-        separate()
         appendBuffer(String(value).utf8)
+        endValue()
     }
 
     /// A number of seconds rounded to the microsecond, written as `double` writes the rounded
@@ -131,7 +126,6 @@ public final class JSONWriter {
     public func microseconds(_ seconds: Double) {
         let rounded = (seconds * 1e6).rounded() / 1e6
         guard rounded >= 1e-4 && rounded < 1e9 else { return double(rounded) }
-        separate()
         let micros = UInt64((rounded * 1e6).rounded())
         appendDecimal(micros / 1_000_000)
         var fraction = micros % 1_000_000
@@ -147,31 +141,34 @@ public final class JSONWriter {
             fraction /= 10
         }
         count &+= digits &+ 1
+        endValue()
     }
 
     public func string(_ text: String) {
-        separate()
         appendEscaped(text)
+        endValue()
     }
 
     /// A string the schema itself defines (a record type, a label): ASCII with nothing to
     /// escape, so copied without the check wire text gets.
     public func constant(_ text: StaticString) {
-        separate()
-        appendQuoted(text, reserving: 0)
+        appendQuoted(text, reserving: 1)
+        storage[count] = UInt8(ascii: ",")
+        count &+= 1
     }
 
     /// An IP address as a string (IPv4 formatted in place: one per endpoint of every record).
     public func address(_ address: IPAddress) {
         guard case .v4(let v) = address else { return string(address.description) }
-        separate()
-        reserve(17)  // "255.255.255.255"
+        reserve(18)  // "255.255.255.255",
         storage[count] = UInt8(ascii: "\"")
         count &+= 1
         appendOctet(UInt8(truncatingIfNeeded: v >> 24), then: UInt8(ascii: "."))
         appendOctet(UInt8(truncatingIfNeeded: v >> 16), then: UInt8(ascii: "."))
         appendOctet(UInt8(truncatingIfNeeded: v >> 8), then: UInt8(ascii: "."))
         appendOctet(UInt8(truncatingIfNeeded: v), then: UInt8(ascii: "\""))
+        storage[count] = UInt8(ascii: ",")
+        count &+= 1
     }
 
     /// One octet of a dotted quad in decimal and the character after it (room reserved).
@@ -210,9 +207,8 @@ public final class JSONWriter {
     /// RFC 3339 with microseconds, UTC: `"2009-10-05T06:06:07.492060Z"`. The date, hour and
     /// minute are kept from the previous call: a capture's timestamps share their minute.
     public func timestamp(_ t: CaptureTimestamp) {
-        separate()
         let length = TimeFormatting.rfc3339Length
-        reserve(length + 2)
+        reserve(length + 3)
         storage[count] = UInt8(ascii: "\"")
         let text = storage + count + 1
         // Times before 1970 (a broken clock) are written whole each time.
@@ -237,7 +233,8 @@ public final class JSONWriter {
             }
         }
         storage[count + 1 + length] = UInt8(ascii: "\"")
-        count += length + 2
+        storage[count + 2 + length] = UInt8(ascii: ",")
+        count += length + 3
     }
 
     // MARK: Internals
@@ -278,29 +275,31 @@ public final class JSONWriter {
         for b in text { appendByte(b) }
     }
 
-    private func open(_ bracket: UInt8) {
-        separate()
-        appendByte(bracket)
-        depth += 1
-        hasMember &= ~(1 << UInt64(min(depth, 63)))
-    }
-
-    private func close(_ bracket: UInt8) {
-        appendByte(bracket)
-        depth -= 1
-        afterKey = false
-    }
-
-    /// Before any value or key: a comma when the enclosing container already holds a member.
     @inline(__always)
-    private func separate() {
-        if afterKey {
-            afterKey = false
-            return
-        }
-        guard depth > 0 else { return }
-        let bit: UInt64 = 1 << UInt64(min(depth, 63))
-        if hasMember & bit != 0 { appendByte(UInt8(ascii: ",")) } else { hasMember |= bit }
+    private func open(_ bracket: UInt8) {
+        appendByte(bracket)
+    }
+
+    /// The bracket in place of the comma after the container's last member (or after the
+    /// opening bracket of an empty one), then the comma that follows the container itself.
+    @inline(__always)
+    private func close(_ bracket: UInt8) {
+        takeBackComma()
+        reserve(2)
+        storage[count] = bracket
+        storage[count &+ 1] = UInt8(ascii: ",")
+        count &+= 2
+    }
+
+    /// The comma after every value.
+    @inline(__always)
+    private func endValue() {
+        appendByte(UInt8(ascii: ","))
+    }
+
+    @inline(__always)
+    private func takeBackComma() {
+        if count > 0 && storage[count &- 1] == UInt8(ascii: ",") { count &-= 1 }
     }
 
     /// `"text"` for schema-defined ASCII (no escaping), with room for `extra` octets after it.
