@@ -40,8 +40,13 @@ byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t cou
             // Ahead of the scan: the packet's later lines are often not in the cache yet.
             if (block + 320 <= count) __builtin_prefetch(bytes + block + 256, 0, 3);
             ends = line_ends_in_block(bytes + block);
+        } else if (count >= 64) {
+            // The tail: the last sixty-four octets, shifted so that bit 0 is the octet at
+            // `block` (those before it were seen by the block before). An octet at a time, the
+            // tail cost as much as the rest of a full-sized segment's scan.
+            ends = line_ends_in_block(bytes + count - 64) >> (block - (count - 64));
         } else {
-            // The tail: the same mask from a scalar loop.
+            // Fewer than sixty-four octets in all: the same mask from a scalar loop.
             ends = 0;
             for (size_t i = block; i < count; i++) {
                 if (bytes[i] == '\r' || bytes[i] == '\n') ends |= (uint64_t)1 << (i - block);
