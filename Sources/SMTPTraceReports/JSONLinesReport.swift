@@ -237,7 +237,7 @@ public enum JSONLinesReport {
 
     static func findingRecord(_ f: Finding, to out: JSONWriter) {
         out.beginObject()
-        out.key("type"); out.string("finding")
+        out.key("type"); out.constant("finding")
         out.key("id"); out.string(f.kind.id)
         out.key("severity"); out.string(f.severity.description)
         out.key("session"); out.int(f.session)
@@ -246,7 +246,9 @@ public enum JSONLinesReport {
         out.key("time"); out.timestamp(f.timestamp)
         out.key("message"); out.string(f.message)
         out.key("rfc"); out.string(f.kind.reference)
-        out.key("line"); out.string(f.line.map { String($0.prefix(512)) })
+        // At most 512 characters; a line whose octets are fewer has fewer characters, and is
+        // written without walking them.
+        out.key("line"); out.string(f.line.map { $0.utf8.count <= 512 ? $0 : String($0.prefix(512)) })
         for (key, value) in f.evidence {
             out.dataKey(key)
             switch value {

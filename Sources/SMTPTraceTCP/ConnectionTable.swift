@@ -38,6 +38,18 @@ public struct ConnectionTable<Value> {
     /// Every value, in no particular order.
     public var values: [Value] { slots.compactMap { $0 } }
 
+    /// The values for which `isIncluded` holds, in no particular order — without first making
+    /// a list of every value (the idle sweep looks at the whole table and keeps a few).
+    public func values(where isIncluded: (Value) -> Bool) -> [Value] {
+        var kept: [Value] = []
+        slots.withUnsafeBufferPointer { slots in
+            for i in slots.indices {
+                if let value = slots[i], isIncluded(value) { kept.append(value) }
+            }
+        }
+        return kept
+    }
+
     @inline(__always)
     private func hash(_ key: ConnectionKey) -> UInt64 {
         let x = (key.mixed ^ seed) &* 0x9E37_79B9_7F4A_7C15
