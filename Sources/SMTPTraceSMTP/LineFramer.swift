@@ -17,7 +17,8 @@ public enum LineTerminator: Sendable, Equatable {
     case none
 }
 
-/// Metadata of one framed line; its bytes are in `LineFramer.line` until the next call.
+/// Metadata of one framed line; its kept octets are `LineFramer.keptOctets(in:)` or
+/// `LineFramer.carriedLine` until the next call.
 public struct FramedLine: Sendable, Equatable {
     /// Octets in the line, excluding its terminator (may exceed what was kept).
     public var length: Int
@@ -43,9 +44,11 @@ public enum FramerOutput: Sendable, Equatable {
 /// counts off a fixed number of raw bytes (BDAT), or swallows everything (TLS).
 ///
 /// Incremental in the NIO decoder style: `next(from:position:)` returns `nil` when it needs
-/// more bytes, never consuming half a message it cannot finish later. Only the first
-/// `keepLimit` octets of a line are copied (into `line`, a buffer reused across lines), so an
-/// endless line costs a counter, not memory. Line ends are found with `memchr`.
+/// more bytes, never consuming half a message it cannot finish later. A line that lies whole
+/// in the chunk it ends in (nearly every command and reply) is read there and not copied
+/// (`keptOctets(in:)`); only a line that a chunk's end cuts is carried, and then only its first
+/// `keepLimit` octets (into `carriedLine`, a buffer reused across lines), so an endless line
+/// costs a counter, not memory. Line ends are found with `memchr`.
 public struct LineFramer {
     public enum Mode: Sendable, Equatable {
         case lines
@@ -65,8 +68,12 @@ public struct LineFramer {
     public var mode: Mode = .lines
     /// How many octets of each line to keep in `line`.
     public var keepLimit: Int
-    /// The kept octets of the line last returned (CR/LF removed).
-    public private(set) var line: [UInt8] = []
+    /// The kept octets (CR/LF removed) of the line last returned when it was carried over
+    /// from an earlier chunk, or returned by `finish` (see `keptOctets(in:)`).
+    public private(set) var carriedLine: [UInt8] = []
+    /// Where the kept octets of the line last returned lie in the chunk it ended in; nil when
+    /// they are in `carriedLine`.
+    private var lineInChunk: Range<Int>? = nil
     /// Bytes swallowed in `opaque` mode.
     public private(set) var opaqueBytes: UInt64 = 0
     /// Whether `sniffTLS` found a TLS record.
@@ -89,7 +96,23 @@ public struct LineFramer {
 
     public init(keepLimit: Int = 1024) {
         self.keepLimit = keepLimit
-        line.reserveCapacity(keepLimit)
+        carriedLine.reserveCapacity(min(keepLimit, 1024))
+    }
+
+    /// The kept octets (at most `keepLimit`, CR/LF removed) of the line last returned, read in
+    /// `chunk` — the one given to the `next` call that returned it — where the line lay whole;
+    /// nil when they are in `carriedLine` instead.
+    @inline(__always)
+    public func keptOctets(in chunk: StreamChunk) -> UnsafeBufferPointer<UInt8>? {
+        guard let kept = lineInChunk, let base = chunk.bytes.baseAddress else { return nil }
+        return UnsafeBufferPointer(start: (base + kept.lowerBound).assumingMemoryBound(to: UInt8.self), count: kept.count)
+    }
+
+    /// The first kept octet of the line last returned from `bytes` (the chunk's).
+    @inline(__always)
+    private func firstKeptOctet(_ bytes: UnsafeRawBufferPointer) -> UInt8? {
+        guard let kept = lineInChunk else { return carriedLine.first }
+        return kept.isEmpty ? nil : bytes[kept.lowerBound]
     }
 
     /// The body octets (CRLF included) and lines skipped since the last call.
@@ -140,7 +163,7 @@ public struct LineFramer {
                 if !lineInProgress { skipPlainBodyLines(bytes, position: &position) }
                 if position >= bytes.count { return nil }
                 if let line = scanLine(bytes, position: &position, chunk: chunk) {
-                    if line.terminator == .crlf && !line.hasBareCR && line.length <= Self.maxPlainBodyLine && self.line.first != 0x2E {
+                    if line.terminator == .crlf && !line.hasBareCR && line.length <= Self.maxPlainBodyLine && firstKeptOctet(bytes) != 0x2E {
                         skippedBodyOctets += UInt64(line.length + 2)
                         skippedBodyLines += 1
                         continue
@@ -148,7 +171,7 @@ public struct LineFramer {
                     return .line(line)
                 }
                 // The chunk ended inside a line (each body segment cuts one in two).
-                carryingPlainLine = !pendingBareCR && self.line.first != 0x2E
+                carryingPlainLine = !pendingBareCR && carriedLine.first != 0x2E
             }
         }
         return nil
@@ -175,7 +198,7 @@ public struct LineFramer {
     /// (CRLF, no other CR, at most `maxPlainBodyLine` octets): counted as `scanLine` and the
     /// plain-line test in `next` would count it, without copying or framing it. Otherwise
     /// nothing is consumed and false sends the line down the general path, whose state is
-    /// intact (the carried octets are in `line`).
+    /// intact (the carried octets are in `carriedLine`).
     private mutating func finishPlainLine(_ bytes: UnsafeRawBufferPointer, position: inout Int) -> Bool {
         let base = bytes.baseAddress! + position
         guard let found = memchr(base, 0x0A, bytes.count - position) else { return false }
@@ -197,10 +220,11 @@ public struct LineFramer {
     }
 
     private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {
-        if !lineInProgress {
+        let fresh = !lineInProgress
+        if fresh {
             lineInProgress = true
             carryingPlainLine = false
-            line.removeAll(keepingCapacity: true)
+            if !carriedLine.isEmpty { carriedLine.removeAll(keepingCapacity: true) }
             pendingLength = 0
             pendingCR = false
             pendingBareCR = false
@@ -212,24 +236,33 @@ public struct LineFramer {
         let available = bytes.count - position
         let found = memchr(base, 0x0A, available)
         let segmentLength = found.map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? available
-        append(UnsafeRawBufferPointer(start: base, count: segmentLength))
-        if found == nil {
+        let run = UnsafeRawBufferPointer(start: base, count: segmentLength)
+        note(run)
+        guard found != nil else {
+            keep(run)
+            lineInChunk = nil
             position = bytes.count
             return nil
         }
-        position += segmentLength + 1
         let terminator: LineTerminator = pendingCR ? .crlf : .lf
-        if pendingCR {
-            pendingLength -= 1
-            if line.count > pendingLength { line.removeLast() }
+        if pendingCR { pendingLength -= 1 }
+        if fresh {
+            // The whole line is in this chunk: read where it is.
+            lineInChunk = position..<(position + min(keepLimit, pendingLength))
+        } else {
+            keep(run)
+            if carriedLine.count > pendingLength { carriedLine.removeLast() }  // the CR
+            lineInChunk = nil
         }
+        position += segmentLength + 1
         lineInProgress = false
         return FramedLine(length: pendingLength, terminator: terminator, frame: pendingFrame,
                           timestamp: pendingTimestamp, hasBareCR: pendingBareCR, hasCRDotCR: pendingCRDotCR)
     }
 
-    /// Adds a run of line bytes (no LF among them), keeping at most `keepLimit`.
-    private mutating func append(_ run: UnsafeRawBufferPointer) {
+    /// Takes note of a run of line bytes (no LF among them): bare CRs, `<CR>.<CR>`, a CR last,
+    /// the length.
+    private mutating func note(_ run: UnsafeRawBufferPointer) {
         guard run.count > 0 else { return }
         // A CR that was last in the previous run was bare, since more bytes follow it.
         if pendingCR { pendingBareCR = true }
@@ -248,15 +281,20 @@ public struct LineFramer {
             }
         }
         pendingCR = run[run.count - 1] == 0x0D
-        let room = keepLimit - line.count
-        if room > 0 { line.append(contentsOf: UnsafeRawBufferPointer(rebasing: run[..<min(room, run.count)])) }
         pendingLength += run.count
+    }
+
+    /// Copies the start of a run of line bytes into `carriedLine`, up to `keepLimit` in all.
+    private mutating func keep(_ run: UnsafeRawBufferPointer) {
+        let room = keepLimit - carriedLine.count
+        if room > 0, run.count > 0 { carriedLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: run[..<min(room, run.count)])) }
     }
 
     /// At the end of the stream: a partial line still held is returned unterminated.
     public mutating func finish() -> FramedLine? {
         guard lineInProgress, mode == .lines || mode == .body else { return nil }
         lineInProgress = false
+        lineInChunk = nil
         return FramedLine(length: pendingLength, terminator: .none, frame: pendingFrame,
                           timestamp: pendingTimestamp, hasBareCR: pendingBareCR || pendingCR)
     }
@@ -266,7 +304,8 @@ public struct LineFramer {
     public mutating func resynchronise(afterMissing missing: Int) {
         lineInProgress = false
         carryingPlainLine = false
-        line.removeAll(keepingCapacity: true)
+        carriedLine.removeAll(keepingCapacity: true)
+        lineInChunk = nil
         switch mode {
         case .raw(let remaining):
             mode = UInt64(missing) < remaining ? .raw(remaining: remaining - UInt64(missing)) : .lines

@@ -8,21 +8,21 @@ extension SMTPConversation {
 
     /// The reported header field this name is (ASCII case-insensitive), without making a
     /// String of every other field's name.
-    static func reportedHeaderName(_ name: ArraySlice<UInt8>) -> String? {
+    static func reportedHeaderName(_ name: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
         for candidate in reportedHeaders where candidate.count == name.count {
             if zip(candidate, name).allSatisfy({ $0 == ($1 | 0x20) }) { return String(decoding: candidate, as: UTF8.self) }
         }
         return nil
     }
 
-    func clientLine(_ info: FramedLine, bytes: [UInt8]) {
+    func clientLine(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>) {
         clientLineSinceLastReply = true
         if partialReply != nil { clientLineDuringPartialReply = true }
         switch clientPhase {
         case .commands, .bdatChunk:
             command(info, bytes: bytes)
         case .awaitingDataReply(let data, var held, var heldBytes):
-            held.append(HeldLine(info: info, bytes: bytes))
+            held.append(HeldLine(info: info, bytes: Array(bytes)))
             heldBytes += bytes.count + 32
             if heldBytes > limits.maxHeldLineBytes {
                 // Far more than any command group: this is content.
@@ -34,7 +34,7 @@ extension SMTPConversation {
             contentLine(info, bytes: bytes, dataCommand: data, inHeaders: inHeaders)
         case .afterAmbiguousEnd(let data, let ambiguity, var held, var heldBytes):
             if heldBytes < limits.maxHeldLineBytes {
-                held.append(HeldLine(info: info, bytes: bytes))
+                held.append(HeldLine(info: info, bytes: Array(bytes)))
                 heldBytes += bytes.count + 32
             }
             clientPhase = .afterAmbiguousEnd(dataCommand: data, ambiguity: ambiguity, held: held, heldBytes: heldBytes)
@@ -55,12 +55,12 @@ extension SMTPConversation {
     func replayHeld(_ held: [HeldLine], asContentOf data: Int) {
         clientPhase = .content(dataCommand: data, inHeaders: true)
         markContentStarted()
-        for line in held { clientLine(line.info, bytes: line.bytes) }
+        for line in held { line.bytes.withUnsafeBufferPointer { clientLine(line.info, bytes: $0) } }
     }
 
     func replayHeldAsCommands(_ held: [HeldLine]) {
         clientPhase = .commands
-        for line in held { clientLine(line.info, bytes: line.bytes) }
+        for line in held { line.bytes.withUnsafeBufferPointer { clientLine(line.info, bytes: $0) } }
     }
 
     func markContentStarted() {
@@ -73,8 +73,8 @@ extension SMTPConversation {
 
     // MARK: - Commands
 
-    func command(_ info: FramedLine, bytes: [UInt8]) {
-        let command = SMTPCommand.parse(bytes)
+    func command(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>) {
+        let command = SMTPCommand.parse(octets: bytes)
         if resyncClient {
             // After a gap, wait for a line that is clearly a command.
             guard command.kind != .other else {
@@ -183,7 +183,7 @@ extension SMTPConversation {
     }
 
     /// Line-level checks of a command line (AUTH lines may be longer: RFC 4954 §4).
-    func checkCommandLine(_ info: FramedLine, bytes: [UInt8], verb: SMTPVerb) {
+    func checkCommandLine(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>, verb: SMTPVerb) {
         let side = Direction.clientToServer
         if info.terminator == .lf { observe(.bareLF, side: side, context: .command, info: info, line: bytes) }
         if info.hasBareCR { observe(.bareCR, side: side, context: .command, info: info, line: bytes) }
@@ -225,7 +225,7 @@ extension SMTPConversation {
     /// `BDAT … LAST` was sent whole: the transaction is over for the client.
     func endOfBDATMessage() {
         if bdatInHeaders {
-            if !bdatPartialLine.isEmpty { bdatHeaderLine(bdatPartialLine) }
+            if !bdatPartialLine.isEmpty { bdatPartialLine.withUnsafeBufferPointer { bdatHeaderLine($0) } }
             commitHeader()
             bdatInHeaders = false
         }
@@ -240,7 +240,7 @@ extension SMTPConversation {
             if let newline = bytes[start...].firstIndex(of: 0x0A) {
                 if bdatPartialLine.count < limits.headerKeep { bdatPartialLine += bytes[start..<newline].prefix(limits.headerKeep - bdatPartialLine.count) }
                 if bdatPartialLine.last == 0x0D { bdatPartialLine.removeLast() }
-                bdatHeaderLine(bdatPartialLine)
+                bdatPartialLine.withUnsafeBufferPointer { bdatHeaderLine($0) }
                 bdatPartialLine.removeAll(keepingCapacity: true)
                 start = newline + 1
             } else {
@@ -250,7 +250,7 @@ extension SMTPConversation {
         }
     }
 
-    func bdatHeaderLine(_ line: [UInt8]) {
+    func bdatHeaderLine(_ line: UnsafeBufferPointer<UInt8>) {
         headerBytes += line.count
         if line.isEmpty || headerBytes > limits.maxHeaderBytes {
             commitHeader()
@@ -262,7 +262,7 @@ extension SMTPConversation {
 
     // MARK: - Message content
 
-    func contentLine(_ info: FramedLine, bytes: [UInt8], dataCommand: Int, inHeaders: Bool) {
+    func contentLine(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>, dataCommand: Int, inHeaders: Bool) {
         if let t = currentTransaction, record.transactions[t].contentFrame == nil {
             record.transactions[t].contentFrame = info.frame
             record.transactions[t].contentTimestamp = info.timestamp
@@ -286,7 +286,7 @@ extension SMTPConversation {
             if info.hasBareCR { observe(.bareCR, side: .clientToServer, context: .content, info: info, line: nil) }
         }
         if info.length + 2 > 1000 {
-            observe(.lineTooLong, side: .clientToServer, context: .content, info: info, line: Array(bytes.prefix(80)),
+            observe(.lineTooLong, side: .clientToServer, context: .content, info: info, line: UnsafeBufferPointer(rebasing: bytes.prefix(80)),
                     fields: [.init("length", .int(info.length + 2)), .init("limit", .int(1000))])
         }
         let stuffed = bytes.first == 0x2E ? 1 : 0
@@ -383,7 +383,7 @@ extension SMTPConversation {
 
     // MARK: - Header fields
 
-    func headerLine(_ info: FramedLine, bytes: [UInt8], dataCommand: Int) {
+    func headerLine(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>, dataCommand: Int) {
         if info.length == 0 {
             commitHeader()
             clientPhase = .content(dataCommand: dataCommand, inHeaders: false)
@@ -403,7 +403,7 @@ extension SMTPConversation {
     }
 
     /// One line of the header section: a new field, or the folded continuation of one.
-    func headerField(_ bytes: [UInt8]) {
+    func headerField(_ bytes: UnsafeBufferPointer<UInt8>) {
         if let first = bytes.first, first == 0x20 || first == 0x09 {
             // A folded continuation of the previous field (RFC 5322 §2.2.3).
             if var header = currentHeader, header.value.utf8.count < 998 {
@@ -415,9 +415,7 @@ extension SMTPConversation {
         commitHeader()
         guard let colon = bytes.firstIndex(of: 0x3A), let name = Self.reportedHeaderName(bytes[..<colon]) else { return }
         // Trimmed as octets, then decoded once.
-        currentHeader = bytes.withUnsafeBufferPointer { octets in
-            (name, String(decoding: UnsafeBufferPointer(rebasing: octets[spaceTrimmedRange(octets, from: colon + 1)]), as: UTF8.self))
-        }
+        currentHeader = (name, String(decoding: UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes, from: colon + 1)]), as: UTF8.self))
     }
 
     func commitHeader() {

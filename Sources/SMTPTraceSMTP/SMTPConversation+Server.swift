@@ -14,7 +14,7 @@ extension SMTPConversation {
         }
     }
 
-    func serverLine(_ info: FramedLine, bytes: [UInt8]) {
+    func serverLine(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>) {
         let side = Direction.serverToClient
         if takeCleartextAfterTLS(&serverFramer) {
             observe(.starttlsInjection, side: side, context: .reply, info: info, line: bytes,
@@ -29,7 +29,7 @@ extension SMTPConversation {
         if quitAcknowledged {
             observe(.afterQuit, side: side, context: .reply, info: info, line: bytes)
         }
-        guard let line = bytes.withUnsafeBufferPointer({ SMTPReplyLine.head($0) }) else {
+        guard let line = SMTPReplyLine.head(bytes) else {
             record.undecodedLines += 1
             if resyncServer { noteResync(side: side, skipped: true, frame: info.frame) }
             if !resyncServer && info.terminator != .none {
@@ -59,20 +59,17 @@ extension SMTPConversation {
                 if replyLines.capacity == 0 { replyLines.reserveCapacity(8) }  // an EHLO reply's usual count
                 // Trimmed as octets, then decoded once (spaces and tabs are whole characters in
                 // any UTF-8, so this is the decoded text trimmed).
-                bytes.withUnsafeBufferPointer { octets in
-                    let kept = spaceTrimmedRange(octets, from: line.textStart)
-                    if !kept.isEmpty {
-                        replyLines.append(String(decoding: UnsafeBufferPointer(rebasing: octets[kept]), as: UTF8.self))
-                    }
+                let kept = spaceTrimmedRange(bytes, from: line.textStart)
+                if !kept.isEmpty {
+                    replyLines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[kept]), as: UTF8.self))
                 }
             }
         } else {
             clientLineDuringPartialReply = false
             if !replyLines.isEmpty { replyLines.removeAll(keepingCapacity: true) }
-            let (text, enhancedCode) = bytes.withUnsafeBufferPointer { octets in
-                let text = UnsafeBufferPointer(rebasing: octets[line.textStart...])
-                return (String(decoding: text, as: UTF8.self), enhancedStatusCode(octets: text, replyCode: line.code))
-            }
+            let textOctets = UnsafeBufferPointer(rebasing: bytes[line.textStart...])
+            let text = String(decoding: textOctets, as: UTF8.self)
+            let enhancedCode = enhancedStatusCode(octets: textOctets, replyCode: line.code)
             partialReply = PartialReply(code: line.code, text: text, enhancedCode: enhancedCode, frame: info.frame,
                                         timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
                                         inconsistent: false)

@@ -149,7 +149,15 @@ public final class SMTPConversation {
             while let output = clientFramer.next(from: chunk, position: &position) {
                 takeSkippedBody()
                 switch output {
-                case .line(let info): clientLine(info, bytes: clientFramer.line)
+                case .line(let info):
+                    // Read where the framer says the line is: in the chunk (no copy, no retain
+                    // of a buffer per line) or, cut by an earlier chunk's end, in its own.
+                    if let bytes = clientFramer.keptOctets(in: chunk) {
+                        clientLine(info, bytes: bytes)
+                    } else {
+                        let carried = clientFramer.carriedLine
+                        carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
+                    }
                 case .raw(let range, let complete, _, _):
                     if bdatInHeaders { bdatHeaderBytes(UnsafeRawBufferPointer(rebasing: chunk.bytes[range])) }
                     if complete { bdatChunkComplete() }
@@ -162,7 +170,13 @@ public final class SMTPConversation {
             takeSkippedBody()
             record.serverBytes += UInt64(chunk.bytes.count)
             while let output = serverFramer.next(from: chunk, position: &position) {
-                if case .line(let info) = output { serverLine(info, bytes: serverFramer.line) }
+                guard case .line(let info) = output else { continue }
+                if let bytes = serverFramer.keptOctets(in: chunk) {
+                    serverLine(info, bytes: bytes)
+                } else {
+                    let carried = serverFramer.carriedLine
+                    carried.withUnsafeBufferPointer { serverLine(info, bytes: $0) }
+                }
             }
         }
     }
@@ -206,10 +220,10 @@ public final class SMTPConversation {
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             clientFinished = true
-            if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
+            if let info = clientFramer.finish() { finishedClientLine(info) }
         } else {
             serverFinished = true
-            if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
+            if let info = serverFramer.finish() { finishedServerLine(info) }
         }
     }
 
@@ -239,8 +253,8 @@ public final class SMTPConversation {
 
     private func finishRecord(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
         takeSkippedBody()
-        if let info = clientFramer.finish() { clientLine(info, bytes: clientFramer.line) }
-        if let info = serverFramer.finish() { serverLine(info, bytes: serverFramer.line) }
+        if let info = clientFramer.finish() { finishedClientLine(info) }
+        if let info = serverFramer.finish() { finishedServerLine(info) }
         if let partial = partialReply.take() {
             // A multi-line reply never terminated.
             var unterminated = partial
@@ -279,6 +293,17 @@ public final class SMTPConversation {
         }
     }
 
+    /// A last, unterminated line that `finish` returned (always carried).
+    func finishedClientLine(_ info: FramedLine) {
+        let carried = clientFramer.carriedLine
+        carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
+    }
+
+    func finishedServerLine(_ info: FramedLine) {
+        let carried = serverFramer.carriedLine
+        carried.withUnsafeBufferPointer { serverLine(info, bytes: $0) }
+    }
+
     func note(frame: UInt64, timestamp: CaptureTimestamp) {
         if frame > record.lastFrame { record.lastFrame = frame }
         if record.end < timestamp { record.end = timestamp }
@@ -290,7 +315,7 @@ public final class SMTPConversation {
     /// `fold` is false) and keeping at most `limits.maxObservations`.
     @discardableResult
     func observe(_ kind: SMTPObservation.Kind, side: Direction, context: SMTPObservation.Context, info: FramedLine,
-                 line: [UInt8]?, fields: [SMTPObservation.Field] = [], fold: Bool = true) -> Int? {
+                 line: UnsafeBufferPointer<UInt8>?, fields: [SMTPObservation.Field] = [], fold: Bool = true) -> Int? {
         observe(kind, side: side, context: context, frame: info.frame, timestamp: info.timestamp,
                 line: line.map { String(decoding: $0.prefix(512), as: UTF8.self) }, fields: fields, fold: fold)
     }

@@ -4,6 +4,15 @@ import SMTPTraceSMTP
 import SMTPTraceTCP
 import Testing
 
+extension LineFramer {
+    /// The kept octets of the line last returned, wherever the framer has them: in `chunk`
+    /// (the one given to the `next` that returned it; nil after `finish`) or carried.
+    func lineOctets(in chunk: StreamChunk?) -> [UInt8] {
+        if let chunk, let octets = keptOctets(in: chunk) { return Array(octets) }
+        return carriedLine
+    }
+}
+
 /// Verifier tests in the NIO style: the same bytes split every possible way give the same
 /// lines, because TCP chooses segment boundaries, not us.
 struct LineFramerTests {
@@ -31,7 +40,7 @@ struct LineFramerTests {
                 var position = 0
                 while let output = framer.next(from: chunk, position: &position) {
                     if case .line(let info) = output {
-                        let o = Output(text: String(decoding: framer.line, as: UTF8.self), length: info.length,
+                        let o = Output(text: String(decoding: framer.lineOctets(in: chunk), as: UTF8.self), length: info.length,
                                        terminator: info.terminator, frame: info.frame, bareCR: info.hasBareCR)
                         outputs.append(o)
                         configure(&framer, o)
@@ -40,7 +49,7 @@ struct LineFramerTests {
             }
         }
         if let info = framer.finish() {
-            outputs.append(Output(text: String(decoding: framer.line, as: UTF8.self), length: info.length,
+            outputs.append(Output(text: String(decoding: framer.lineOctets(in: nil), as: UTF8.self), length: info.length,
                                   terminator: info.terminator, frame: info.frame, bareCR: info.hasBareCR))
         }
         return outputs
@@ -85,7 +94,7 @@ struct LineFramerTests {
                     let chunk = StreamChunk(bytes: raw, frame: 1, timestamp: .zero, streamOffset: 0)
                     var position = 0
                     while let output = framer.next(from: chunk, position: &position) {
-                        if case .line = output { lines.append(String(decoding: framer.line.prefix(12), as: UTF8.self)) }
+                        if case .line = output { lines.append(String(decoding: framer.lineOctets(in: chunk).prefix(12), as: UTF8.self)) }
                     }
                     let taken = framer.takeSkippedBody()
                     octets += taken.octets
@@ -128,7 +137,7 @@ struct LineFramerTests {
                     var position = 0
                     while let output = framer.next(from: chunk, position: &position) {
                         if case .line(let info) = output {
-                            framed.lines.append(Output(text: String(decoding: framer.line, as: UTF8.self), length: info.length,
+                            framed.lines.append(Output(text: String(decoding: framer.lineOctets(in: chunk), as: UTF8.self), length: info.length,
                                                        terminator: info.terminator, frame: info.frame, bareCR: info.hasBareCR))
                         }
                     }
@@ -139,7 +148,7 @@ struct LineFramerTests {
                 start = end
             }
             if let last = framer.finish() {
-                framed.lines.append(Output(text: String(decoding: framer.line, as: UTF8.self), length: last.length,
+                framed.lines.append(Output(text: String(decoding: framer.lineOctets(in: nil), as: UTF8.self), length: last.length,
                                            terminator: last.terminator, frame: last.frame, bareCR: last.hasBareCR))
             }
             return framed
@@ -268,9 +277,13 @@ struct LineFramerTests {
 
     @Test func longLinesAreCountedButOnlyTheKeptPrefixIsStored() {
         let long = String(repeating: "A", count: 10_000)
-        let lines = frame("DATA \(long)\r\nQUIT\r\n", cuts: [100, 5000], keep: 16)
-        #expect(lines.map(\.text) == ["DATA AAAAAAAAAAA", "QUIT"])
-        #expect(lines.map(\.length) == [10_005, 4])
+        // Cut by segment ends (carried) or whole in one segment (read in place): the same.
+        for cuts in [[100, 5000], []] {
+            let lines = frame("DATA \(long)\r\nQUIT\r\nNOOP 0123456789ABCDEF\r\nRSET 0123456789\r\r\n", cuts: cuts, keep: 16)
+            #expect(lines.map(\.text) == ["DATA AAAAAAAAAAA", "QUIT", "NOOP 0123456789A", "RSET 0123456789\r"], "cuts \(cuts)")
+            #expect(lines.map(\.length) == [10_005, 4, 21, 16], "cuts \(cuts)")
+            #expect(lines.map(\.bareCR) == [false, false, false, true], "cuts \(cuts)")
+        }
     }
 
     @Test func rawModeCountsOffBDATChunksAcrossSegments() {
@@ -284,7 +297,7 @@ struct LineFramerTests {
                 while let output = framer.next(from: chunk, position: &position) {
                     switch output {
                     case .line:
-                        let text = String(decoding: framer.line, as: UTF8.self)
+                        let text = String(decoding: framer.lineOctets(in: chunk), as: UTF8.self)
                         outputs.append(text)
                         if text.hasPrefix("BDAT") { framer.mode = .raw(remaining: 10) }
                     case .raw(let range, let complete, let frame, _):
