@@ -103,16 +103,12 @@ extension SMTPConversation {
             record.heloVerb = command.verb
             record.heloArgument = command.argument
         case .mail:
-            var transaction = TransactionRecord(
-                mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame)
-            transaction.mailParameters = Self.parameters(after: "FROM:", in: command.argument)
-            if let size = transaction.mailParameters.first(where: { $0.hasPrefixIgnoringASCIICase("SIZE=") }) {
-                transaction.declaredSize = UInt64(size.dropFirst(5))
-            }
-            // Room for a few recipients at once, instead of growing twice for the second.
-            transaction.rcptTo.reserveCapacity(4)
-            transaction.rcptReplies.reserveCapacity(4)
-            record.transactions.append(transaction)
+            let parameters = Self.parameters(after: "FROM:", in: command.argument)
+            let size = parameters.first(where: { $0.hasPrefixIgnoringASCIICase("SIZE=") }).flatMap { UInt64($0.dropFirst(5)) }
+            // Made in the append: a transaction built in a variable first was copied into the list.
+            record.transactions.append(TransactionRecord(
+                mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame,
+                mailParameters: parameters, declaredSize: size))
             currentTransaction = record.transactions.count - 1
             commandTransaction[index] = currentTransaction
         case .rcpt:

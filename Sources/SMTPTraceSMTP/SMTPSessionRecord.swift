@@ -105,9 +105,15 @@ public struct TransactionRecord: Sendable, Equatable {
     public var replyFrame: UInt64?
     public var headers = MessageHeaders()
 
-    public init(mailFrom: String, mailFrame: UInt64) {
+    /// A transaction as its MAIL command opens it, with room for a few recipients (instead of
+    /// growing twice for the second).
+    public init(mailFrom: String, mailFrame: UInt64, mailParameters: [String] = [], declaredSize: UInt64? = nil) {
         self.mailFrom = mailFrom
         self.mailFrame = mailFrame
+        self.mailParameters = mailParameters
+        self.declaredSize = declaredSize
+        rcptTo.reserveCapacity(4)
+        rcptReplies.reserveCapacity(4)
     }
 }
 
