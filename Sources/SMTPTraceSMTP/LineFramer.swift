@@ -96,7 +96,6 @@ public struct LineFramer {
 
     public init(keepLimit: Int = 1024) {
         self.keepLimit = keepLimit
-        carriedLine.reserveCapacity(min(keepLimit, 1024))
     }
 
     /// The kept octets (at most `keepLimit`, CR/LF removed) of the line last returned, read in

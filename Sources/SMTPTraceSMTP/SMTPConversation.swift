@@ -121,7 +121,7 @@ public final class SMTPConversation {
     /// Index of the folded observation per kind, side and context.
     var observationIndex: [String: Int] = [:]
 
-    public init(record: SMTPSessionRecord, limits: Limits = Limits()) {
+    public init(record: consuming SMTPSessionRecord, limits: Limits = Limits()) {
         self.record = record
         self.limits = limits
         self.clientFramer = LineFramer(keepLimit: limits.commandKeep)
