@@ -66,7 +66,7 @@ public struct LineFramer {
     }
 
     public var mode: Mode = .lines
-    /// How many octets of each line to keep in `line`.
+    /// How many octets of each line to keep (read in place or carried).
     public var keepLimit: Int
     /// The kept octets (CR/LF removed) of the line last returned when it was carried over
     /// from an earlier chunk, or returned by `finish` (see `keptOctets(in:)`).

@@ -62,34 +62,22 @@ public struct SMTPCommand: Sendable, Equatable {
 public struct SMTPReplyLine: Sendable, Equatable {
     public var code: Int
     public var isLast: Bool
-    public var text: String
+    /// Where the text starts in the line's octets (after the code and the separator). The text
+    /// is not made a `String` here: a multi-line reply's later lines only need theirs trimmed,
+    /// and only when they are an EHLO reply's extensions.
+    public var textStart: Int
 
     /// `nil` when the line does not start with a three-digit code followed by `-`, a space or
     /// the end of the line.
-    public static func parse(_ bytes: some Collection<UInt8>) -> SMTPReplyLine? {
-        if let parsed = bytes.withContiguousStorageIfAvailable({ parse(octets: $0) }) { return parsed }
-        return Array(bytes).withUnsafeBufferPointer { parse(octets: $0) }
-    }
-
-    static func parse(octets: UnsafeBufferPointer<UInt8>) -> SMTPReplyLine? {
-        guard let head = head(octets) else { return nil }
-        return SMTPReplyLine(
-            code: head.code, isLast: head.isLast,
-            text: String(decoding: UnsafeBufferPointer(rebasing: octets[head.textStart...]), as: UTF8.self))
-    }
-
-    /// The code, whether the line is the reply's last, and where its text starts — read
-    /// without making a `String` of the text (a multi-line reply's other lines only need theirs
-    /// trimmed, and only when they are an EHLO reply's extensions).
-    static func head(_ octets: UnsafeBufferPointer<UInt8>) -> (code: Int, isLast: Bool, textStart: Int)? {
+    public static func parse(_ octets: UnsafeBufferPointer<UInt8>) -> SMTPReplyLine? {
         guard octets.count >= 3, (0x32...0x35).contains(octets[0]), (0x30...0x39).contains(octets[1]),
             (0x30...0x39).contains(octets[2])
         else { return nil }
         let code = Int(octets[0] &- 0x30) &* 100 &+ Int(octets[1] &- 0x30) &* 10 &+ Int(octets[2] &- 0x30)
-        if octets.count == 3 { return (code, true, 3) }
+        if octets.count == 3 { return SMTPReplyLine(code: code, isLast: true, textStart: 3) }
         switch octets[3] {
-        case 0x2D: return (code, false, 4)
-        case 0x20: return (code, true, 4)
+        case 0x2D: return SMTPReplyLine(code: code, isLast: false, textStart: 4)
+        case 0x20: return SMTPReplyLine(code: code, isLast: true, textStart: 4)
         default: return nil
         }
     }

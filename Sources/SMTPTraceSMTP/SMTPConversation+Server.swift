@@ -29,7 +29,7 @@ extension SMTPConversation {
         if quitAcknowledged {
             observe(.afterQuit, side: side, context: .reply, info: info, line: bytes)
         }
-        guard let line = SMTPReplyLine.head(bytes) else {
+        guard let line = SMTPReplyLine.parse(bytes) else {
             record.undecodedLines += 1
             if resyncServer { noteResync(side: side, skipped: true, frame: info.frame) }
             if !resyncServer && info.terminator != .none {

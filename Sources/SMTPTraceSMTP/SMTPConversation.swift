@@ -155,8 +155,7 @@ public final class SMTPConversation {
                     if let bytes = clientFramer.keptOctets(in: chunk) {
                         clientLine(info, bytes: bytes)
                     } else {
-                        let carried = clientFramer.carriedLine
-                        carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
+                        carriedLine(info, from: .clientToServer)
                     }
                 case .raw(let range, let complete, _, _):
                     if bdatInHeaders { bdatHeaderBytes(UnsafeRawBufferPointer(rebasing: chunk.bytes[range])) }
@@ -174,8 +173,7 @@ public final class SMTPConversation {
                 if let bytes = serverFramer.keptOctets(in: chunk) {
                     serverLine(info, bytes: bytes)
                 } else {
-                    let carried = serverFramer.carriedLine
-                    carried.withUnsafeBufferPointer { serverLine(info, bytes: $0) }
+                    carriedLine(info, from: .serverToClient)
                 }
             }
         }
@@ -220,10 +218,10 @@ public final class SMTPConversation {
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             clientFinished = true
-            if let info = clientFramer.finish() { finishedClientLine(info) }
+            if let info = clientFramer.finish() { carriedLine(info, from: .clientToServer) }
         } else {
             serverFinished = true
-            if let info = serverFramer.finish() { finishedServerLine(info) }
+            if let info = serverFramer.finish() { carriedLine(info, from: .serverToClient) }
         }
     }
 
@@ -253,8 +251,8 @@ public final class SMTPConversation {
 
     private func finishRecord(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
         takeSkippedBody()
-        if let info = clientFramer.finish() { finishedClientLine(info) }
-        if let info = serverFramer.finish() { finishedServerLine(info) }
+        if let info = clientFramer.finish() { carriedLine(info, from: .clientToServer) }
+        if let info = serverFramer.finish() { carriedLine(info, from: .serverToClient) }
         if let partial = partialReply.take() {
             // A multi-line reply never terminated.
             var unterminated = partial
@@ -293,15 +291,16 @@ public final class SMTPConversation {
         }
     }
 
-    /// A last, unterminated line that `finish` returned (always carried).
-    func finishedClientLine(_ info: FramedLine) {
-        let carried = clientFramer.carriedLine
-        carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
-    }
-
-    func finishedServerLine(_ info: FramedLine) {
-        let carried = serverFramer.carriedLine
-        carried.withUnsafeBufferPointer { serverLine(info, bytes: $0) }
+    /// A line whose kept octets its side's framer carried over from earlier chunks (or
+    /// returned by `finish`), handed to that side's decoder.
+    func carriedLine(_ info: FramedLine, from side: Direction) {
+        if side == .clientToServer {
+            let carried = clientFramer.carriedLine
+            carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
+        } else {
+            let carried = serverFramer.carriedLine
+            carried.withUnsafeBufferPointer { serverLine(info, bytes: $0) }
+        }
     }
 
     func note(frame: UInt64, timestamp: CaptureTimestamp) {
