@@ -309,7 +309,7 @@ enum SMTPRules {
             } else {
                 verdict = "; it got no reply"
             }
-            let tried = s.commands.contains { ($0.kind == .helo || $0.kind == .ehlo) && $0.frame < c.frame }
+            let tried = s.commands.indices.contains { (s.commands[$0].kind == .helo || s.commands[$0].kind == .ehlo) && s.commands[$0].frame < c.frame }
             return [Finding(
                 kind: .missingHelo, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
                 message: "\(c.verb) sent before any \(tried ? "accepted " : "")HELO/EHLO\(verdict)",

@@ -246,9 +246,7 @@ public enum JSONLinesReport {
         out.key("time"); out.timestamp(f.timestamp)
         out.key("message"); out.string(f.message)
         out.key("rfc"); out.string(f.kind.reference)
-        // At most 512 characters; a line whose octets are fewer has fewer characters, and is
-        // written without walking them.
-        out.key("line"); out.string(f.line.map { $0.utf8.count <= 512 ? $0 : String($0.prefix(512)) })
+        out.key("line"); out.string(f.line.map { $0.limited(to: 512) })
         for (key, value) in f.evidence {
             out.dataKey(key)
             switch value {

@@ -71,7 +71,7 @@ public struct TranscriptReport {
             if let frame = t.endFrame, let time = t.endTimestamp {
                 entries.append(Entry(frame: frame, order: 1, timestamp: time, arrow: c,
                                      text: ".  [end of data: \(byteCount(t.size)) (\(grouped(t.size)) octets)]"))
-            } else if t.contentSent, t.contentFrame != nil, t.dataFrame.flatMap({ f in s.commands.first { $0.frame == f }?.verb }) != "BDAT" {
+            } else if t.contentSent, t.contentFrame != nil, t.dataFrame.flatMap({ f in s.commands.first { $0.frame == f }?.kind }) != .bdat {
                 entries.append(Entry(frame: s.lastFrame, order: 5, timestamp: s.end, arrow: c,
                                      text: "[message never ended: \(grouped(t.size)) octets sent]"))
             }

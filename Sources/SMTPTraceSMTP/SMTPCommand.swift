@@ -14,7 +14,7 @@ public struct SMTPCommand: Sendable, Equatable {
         self.verb = verb
         self.argument = argument
         self.isWellFormed = isWellFormed
-        self.kind = kind ?? SMTPVerb.allCases.first { $0 != .other && $0.name == verb && isWellFormed } ?? .other
+        self.kind = kind ?? (isWellFormed ? SMTPVerb(name: verb) : .other)
     }
 
     /// Parses a line's bytes (no CR/LF). Invalid UTF-8 in the argument becomes U+FFFD.

@@ -403,7 +403,7 @@ extension SMTPConversation {
         if let first = bytes.first, first == 0x20 || first == 0x09 {
             // A folded continuation of the previous field (RFC 5322 §2.2.3).
             if var header = currentHeader, header.value.utf8.count < 998 {
-                header.value += " " + String(decoding: bytes, as: UTF8.self).trimmingSpaces
+                header.value += " " + String(decoding: UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes)]), as: UTF8.self)
                 currentHeader = header
             }
             return

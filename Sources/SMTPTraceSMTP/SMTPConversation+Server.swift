@@ -181,7 +181,9 @@ extension SMTPConversation {
             switch record.commands[i].kind {
             case .ehlo:
                 if positive {
+                    // Handed over: the next reply starts a list of its own only if it needs one.
                     record.extensions = replyLines
+                    replyLines = []
                     pipeliningAdvertised = record.extensions.contains {
                         $0.utf8.count == 10 && $0.hasPrefixIgnoringASCIICase("PIPELINING")
                     }

@@ -155,7 +155,7 @@ public final class SMTPConversation {
                     if let bytes = clientFramer.keptOctets(in: chunk) {
                         clientLine(info, bytes: bytes)
                     } else {
-                        carriedLine(info, from: .clientToServer)
+                        deliverCarriedLine(info, from: .clientToServer)
                     }
                 case .raw(let range, let complete, _, _):
                     if bdatInHeaders { bdatHeaderBytes(UnsafeRawBufferPointer(rebasing: chunk.bytes[range])) }
@@ -173,7 +173,7 @@ public final class SMTPConversation {
                 if let bytes = serverFramer.keptOctets(in: chunk) {
                     serverLine(info, bytes: bytes)
                 } else {
-                    carriedLine(info, from: .serverToClient)
+                    deliverCarriedLine(info, from: .serverToClient)
                 }
             }
         }
@@ -218,10 +218,10 @@ public final class SMTPConversation {
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             clientFinished = true
-            if let info = clientFramer.finish() { carriedLine(info, from: .clientToServer) }
+            if let info = clientFramer.finish() { deliverCarriedLine(info, from: .clientToServer) }
         } else {
             serverFinished = true
-            if let info = serverFramer.finish() { carriedLine(info, from: .serverToClient) }
+            if let info = serverFramer.finish() { deliverCarriedLine(info, from: .serverToClient) }
         }
     }
 
@@ -251,8 +251,8 @@ public final class SMTPConversation {
 
     private func finishRecord(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
         takeSkippedBody()
-        if let info = clientFramer.finish() { carriedLine(info, from: .clientToServer) }
-        if let info = serverFramer.finish() { carriedLine(info, from: .serverToClient) }
+        if let info = clientFramer.finish() { deliverCarriedLine(info, from: .clientToServer) }
+        if let info = serverFramer.finish() { deliverCarriedLine(info, from: .serverToClient) }
         if let partial = partialReply.take() {
             // A multi-line reply never terminated.
             var unterminated = partial
@@ -293,7 +293,7 @@ public final class SMTPConversation {
 
     /// A line whose kept octets its side's framer carried over from earlier chunks (or
     /// returned by `finish`), handed to that side's decoder.
-    func carriedLine(_ info: FramedLine, from side: Direction) {
+    func deliverCarriedLine(_ info: FramedLine, from side: Direction) {
         if side == .clientToServer {
             let carried = clientFramer.carriedLine
             carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
@@ -400,22 +400,9 @@ extension Character {
 }
 
 extension String {
-    /// Without leading and trailing spaces and tabs (on octets: this runs per reply line).
-    var trimmingSpaces: String {
-        // Read as one contiguous buffer of octets: walking the UTF-8 view index by index costs
-        // several times more per octet.
-        var text = self
-        let trimmed: String? = text.withUTF8 { octets in
-            let kept = spaceTrimmedRange(octets)
-            if kept.count == octets.count { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: octets[kept]), as: UTF8.self)
-        }
-        return trimmed ?? self
-    }
-
     /// At most `limit` characters: the text itself when it is short enough by its octet count
     /// alone, which is the common case and needs no walk over its characters.
-    func limited(to limit: Int) -> String {
+    public func limited(to limit: Int) -> String {
         utf8.count <= limit ? self : String(prefix(limit))
     }
 }

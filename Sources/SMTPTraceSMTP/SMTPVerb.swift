@@ -11,12 +11,19 @@ public enum SMTPVerb: UInt8, Sendable, CaseIterable {
     /// The verb whose upper-cased letters, at most eight, are packed in `letters` (the first
     /// in the lowest octet, as `SMTPCommand.parse` packs them); `.other` when no name matches.
     init(packedLetters letters: UInt64) {
-        let names = Self.packedNames
-        for i in 0..<names.count - 1 where names[i] == letters {
-            self = SMTPVerb(rawValue: UInt8(i)) ?? .other
-            return
-        }
-        self = .other
+        self = Self.packedNames.first { $0.letters == letters }?.verb ?? .other
+    }
+
+    /// The known verb spelt `name` (upper case, as `SMTPCommand` keeps verbs), packed as
+    /// `init(packedLetters:)` reads it.
+    init(name: String) {
+        let octets = name.utf8
+        self = octets.count >= 4 && octets.count <= 8 ? SMTPVerb(packedLetters: Self.packed(octets)) : .other
+    }
+
+    /// Octets packed into one integer, the first in the lowest octet.
+    static func packed(_ octets: some Collection<UInt8>) -> UInt64 {
+        octets.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     /// The verb as sent on the wire (upper case).
@@ -48,8 +55,8 @@ public enum SMTPVerb: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// Each case's name packed as `init(packedLetters:)` reads it, indexed by raw value.
-    private static let packedNames: [UInt64] = allCases.map { verb in
-        verb.name.utf8.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-    }
+    /// Each known verb with its name packed as `init(packedLetters:)` reads it, in the order
+    /// of the cases (the common verbs first).
+    private static let packedNames: [(letters: UInt64, verb: SMTPVerb)] =
+        allCases.filter { $0 != .other }.map { (packed($0.name.utf8), $0) }
 }

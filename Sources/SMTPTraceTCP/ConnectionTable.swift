@@ -36,7 +36,7 @@ public struct ConnectionTable<Value> {
     public var isEmpty: Bool { count == 0 }
 
     /// Every value, in no particular order.
-    public var values: [Value] { slots.compactMap { $0 } }
+    public var values: [Value] { values(where: { _ in true }) }
 
     /// The values for which `isIncluded` holds, in no particular order — without first making
     /// a list of every value (the idle sweep looks at the whole table and keeps a few).

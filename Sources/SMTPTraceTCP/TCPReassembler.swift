@@ -461,7 +461,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     private func closeIdle() {
         guard !table.isEmpty else { return }
         let cutoff = now.adding(seconds: -limits.idleTimeout)
-        var idle = table.values { $0.lastTimestamp < cutoff }
+        var idle = table.values(where: { $0.lastTimestamp < cutoff })
         guard !idle.isEmpty else { return }
         idle.sort { $0.id < $1.id }
         for connection in idle { close(connection, reason: .idleTimeout) }
