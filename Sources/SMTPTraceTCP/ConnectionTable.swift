@@ -8,17 +8,18 @@ import SMTPTracePackets
 /// key's own mixed word (`ConnectionKey.mixed`), mixed again with a seed drawn per table, is the
 /// hash — the seed so that traffic crafted to put many connections in one slot cannot be
 /// prepared in advance — kept beside its key, so that a probe compares one word before it
-/// compares addresses. Hashes and keys are plain values in
-/// one array (probing never retains anything); the values are in another.
+/// compares addresses. Hash, key and value share one entry, one cache line: the probe that
+/// finds a packet's connection has its reference without a second miss (probing reads fields
+/// in place and retains nothing).
 public struct ConnectionTable<Value> {
     struct Entry {
         /// The key's hash with the low bit set, or 0 for an empty slot.
         var hash: UInt64
         var key: ConnectionKey
+        var value: Value?
     }
 
     private var entries: [Entry]
-    private var slots: [Value?]
     private let seed = UInt64.random(in: .min ... .max)
     public private(set) var count = 0
     private static var emptyKey: ConnectionKey {
@@ -29,8 +30,7 @@ public struct ConnectionTable<Value> {
     public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
-        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey), count: size)
-        slots = Array(repeating: nil, count: size)
+        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey, value: nil), count: size)
     }
 
     public var isEmpty: Bool { count == 0 }
@@ -42,9 +42,9 @@ public struct ConnectionTable<Value> {
     /// a list of every value (the idle sweep looks at the whole table and keeps a few).
     public func values(where isIncluded: (Value) -> Bool) -> [Value] {
         var kept: [Value] = []
-        slots.withUnsafeBufferPointer { slots in
-            for i in slots.indices {
-                if let value = slots[i], isIncluded(value) { kept.append(value) }
+        entries.withUnsafeBufferPointer { entries in
+            for i in entries.indices {
+                if let value = entries[i].value, isIncluded(value) { kept.append(value) }
             }
         }
         return kept
@@ -75,7 +75,7 @@ public struct ConnectionTable<Value> {
 
     public subscript(key: ConnectionKey) -> Value? {
         let (index, found) = slot(of: key, hash: hash(key))
-        return found ? slots[index] : nil
+        return found ? entries[index].value : nil
     }
 
     /// Adds or replaces the value under `key`.
@@ -84,8 +84,7 @@ public struct ConnectionTable<Value> {
         let hash = hash(key)
         let (index, found) = slot(of: key, hash: hash)
         if !found { count += 1 }
-        entries[index] = Entry(hash: hash, key: key)
-        slots[index] = value
+        entries[index] = Entry(hash: hash, key: key, value: value)
     }
 
     /// Removes the value under `key`; false when there was none.
@@ -101,25 +100,22 @@ public struct ConnectionTable<Value> {
             let home = Self.home(entries[next].hash, mask: mask)
             // `next` may fill the hole if its home is not cyclically within (index, next].
             if (next - home) & mask >= (next - index) & mask {
-                entries[index] = entries[next]
-                slots[index] = slots[next]
+                entries.swapAt(index, next)
                 index = next
             }
             next = (next + 1) & mask
         }
-        entries[index] = Entry(hash: 0, key: Self.emptyKey)
-        slots[index] = nil
+        entries[index] = Entry(hash: 0, key: Self.emptyKey, value: nil)
         count -= 1
         return true
     }
 
     private mutating func grow() {
-        let (oldEntries, oldSlots) = (entries, slots)
-        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey), count: oldEntries.count * 2)
-        slots = Array(repeating: nil, count: oldEntries.count * 2)
+        let oldEntries = entries
+        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey, value: nil), count: oldEntries.count * 2)
         count = 0
         for i in oldEntries.indices where oldEntries[i].hash != 0 {
-            insert(oldSlots[i]!, for: oldEntries[i].key)
+            insert(oldEntries[i].value!, for: oldEntries[i].key)
         }
     }
 }
@@ -131,6 +127,6 @@ extension ConnectionTable where Value: AnyObject {
     public func unretainedValue(for key: ConnectionKey) -> Unmanaged<Value>? {
         let (index, found) = slot(of: key, hash: hash(key))
         guard found else { return nil }
-        return slots.withUnsafeBufferPointer { Unmanaged.passUnretained($0[index]!) }
+        return entries.withUnsafeBufferPointer { Unmanaged.passUnretained($0[index].value!) }
     }
 }
