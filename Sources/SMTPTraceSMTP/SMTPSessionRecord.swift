@@ -133,15 +133,20 @@ public struct MessageHeaders: Sendable, Equatable {
 /// Everything smtp-trace learnt about one SMTP session: the finished result of an
 /// `SMTPConversation`, which the findings and reports read (they never see bytes).
 public struct SMTPSessionRecord: Sendable {
+    // The fields every segment of the session updates come first, in one cache line of the
+    // conversation that holds the record (a struct is laid out in declaration order).
+    public var end: CaptureTimestamp
+    public var lastFrame: UInt64
+    /// Bytes carried per direction (client→server, server→client).
+    public var clientBytes: UInt64 = 0
+    public var serverBytes: UInt64 = 0
     /// 1, 2, 3… in the order the sessions' connections began.
     public var id: Int
     public var connectionID: UInt64
     public var client: Endpoint
     public var server: Endpoint
     public var start: CaptureTimestamp
-    public var end: CaptureTimestamp
     public var firstFrame: UInt64
-    public var lastFrame: UInt64
     /// How the session was recognised: a known server port, or the dialogue itself.
     public var detectedBy: Detection
     /// The proxy handshake the dialogue was found behind (`socks4`, `socks5`, `http-connect`).
@@ -166,9 +171,6 @@ public struct SMTPSessionRecord: Sendable {
     /// SASL mechanism of the last AUTH command.
     public var authMechanism: String?
     public var close: SessionClose
-    /// Bytes carried per direction (client→server, server→client).
-    public var clientBytes: UInt64 = 0
-    public var serverBytes: UInt64 = 0
     /// Bytes never captured (gaps), per direction.
     public var clientGapBytes: UInt64 = 0
     public var serverGapBytes: UInt64 = 0

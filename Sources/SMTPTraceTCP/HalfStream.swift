@@ -52,28 +52,30 @@ public struct HalfStream {
         var timestamp: CaptureTimestamp
     }
 
-    public let direction: Direction
+    // Stored properties in the order a segment reads them (see `TCPConnection`): the sequence
+    // state, the held list's header, the pending ACK and the recent bytes first; the FIN's
+    // place, the counters and the rest, which few segments touch, after them.
     /// Whether the stream's first sequence number is known (from a SYN or the first data).
     public private(set) var started = false
-    /// Whether the stream started without its SYN (picked up mid-stream).
-    public private(set) var startedWithoutSYN = false
+    /// The FIN was reached in order: the direction is finished.
+    public private(set) var finished = false
     /// The next sequence number to deliver.
     public private(set) var nextSequence: UInt32 = 0
     /// Sequence number of this direction's FIN, once seen.
     public private(set) var finSequence: UInt32? = nil
-    public private(set) var finFrame: UInt64? = nil
-    public private(set) var finTimestamp: CaptureTimestamp? = nil
-    /// The FIN was reached in order: the direction is finished.
-    public private(set) var finished = false
     public private(set) var deliveredBytes: UInt64 = 0
-    public private(set) var heldBytes = 0
-    public private(set) var counters = ReassemblyCounters()
     var held: [HeldSegment] = []
     /// An ACK from the peer beyond every byte seen, not yet confirmed as a capture loss.
     var pendingAcknowledgement: (ack: UInt32, frame: UInt64, timestamp: CaptureTimestamp)? = nil
-
     /// Delivered bytes not yet acknowledged, for comparing retransmissions.
     var recent: RecentBytes
+    public let direction: Direction
+    /// Whether the stream started without its SYN (picked up mid-stream).
+    public private(set) var startedWithoutSYN = false
+    public private(set) var finFrame: UInt64? = nil
+    public private(set) var finTimestamp: CaptureTimestamp? = nil
+    public private(set) var heldBytes = 0
+    public private(set) var counters = ReassemblyCounters()
 
     /// `file`, when given, lets delivered bytes be compared with retransmissions by reading
     /// them again from the capture instead of keeping copies (segments carry their position).

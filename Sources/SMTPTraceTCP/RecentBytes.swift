@@ -30,20 +30,22 @@ public struct RecentBytes {
         var fileOffset: Int64
     }
 
-    /// The copies (ring buffer), when the file cannot give the bytes again.
-    private var storage: [UInt8] = []
-    private var head = 0  // index of the oldest byte
+    // Stored properties in the order a segment reads them (see `TCPConnection`); the ring's
+    // fields, used only when the file cannot give bytes again, last.
     /// The runs in sequence order from `firstRun` on, when it can; contiguous in sequence, the
     /// first starting at `startSequence`.
     private var runs: [Located] = []
     private var firstRun = 0
-    /// Whether the bytes kept now are `runs` rather than copies in `storage`.
-    private var locating = false
     public private(set) var count = 0
     /// Sequence number of the oldest byte kept.
     public private(set) var startSequence: UInt32 = 0
+    /// Whether the bytes kept now are `runs` rather than copies in `storage`.
+    private var locating = false
     public let limit: Int
     let file: CaptureFileBytes?
+    /// The copies (ring buffer), when the file cannot give the bytes again.
+    private var storage: [UInt8] = []
+    private var head = 0  // index of the oldest byte
 
     public init(limit: Int, file: CaptureFileBytes? = nil) {
         self.limit = limit

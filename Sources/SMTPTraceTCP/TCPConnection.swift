@@ -21,38 +21,43 @@ public enum TCPConnectionState: Sendable, Equatable {
 /// A class so that the table can update it in place; it is created and mutated only by
 /// `TCPReassembler`, and read by consumers during their `handle` call.
 public final class TCPConnection {
+    // Stored properties in the order the per-packet path reads them: Swift lays a class out
+    // in declaration order, and with hundreds of connections open each packet's connection is
+    // out of the L1 cache, so every cache line its fields span is a miss. What one segment
+    // touches (state, counts, both directions' sequence state) comes first, what only the
+    // summary reads last.
+    public internal(set) var state: TCPConnectionState
+    /// The consumer stopped wanting bytes for this connection.
+    public internal(set) var ignored = false
+    public internal(set) var lastFrame: UInt64
+    public internal(set) var lastTimestamp: CaptureTimestamp
+    public internal(set) var packets: UInt64 = 0
+    /// Per direction (client to server first), as plain fields: counted on every packet, where
+    /// an array would be checked for uniqueness each time (and cost two allocations).
+    var packetsBySide: (UInt64, UInt64) = (0, 0)
+    /// Payload bytes seen on the wire (including retransmissions), both directions.
+    public internal(set) var payloadBytes: UInt64 = 0
+    /// Free for the consumer: an index into its own per-connection storage.
+    public var consumerSlot: Int = -1
+    public let client: Endpoint
+    var toServer: HalfStream
+    var toClient: HalfStream
     /// 1, 2, 3… in the order connections were first seen.
     public let id: UInt64
     public let key: ConnectionKey
-    public let client: Endpoint
     public let server: Endpoint
     /// How the client/server roles were decided.
     public let roleEvidence: RoleEvidence
-    public internal(set) var state: TCPConnectionState
     public internal(set) var firstFrame: UInt64
-    public internal(set) var lastFrame: UInt64
     public internal(set) var firstTimestamp: CaptureTimestamp
-    public internal(set) var lastTimestamp: CaptureTimestamp
-    public internal(set) var packets: UInt64 = 0
-    /// Payload bytes seen on the wire (including retransmissions), both directions.
-    public internal(set) var payloadBytes: UInt64 = 0
-    /// The consumer stopped wanting bytes for this connection.
-    public internal(set) var ignored = false
-    /// Free for the consumer: an index into its own per-connection storage.
-    public var consumerSlot: Int = -1
     /// The client's initial sequence number, when its SYN was seen.
     var clientISN: UInt32? = nil
-    var toServer: HalfStream
-    var toClient: HalfStream
     /// Evidence gathered for the summary at close.
     var fins: [TCPConnectionSummary.FIN] = []
     var resetSeen: TCPConnectionSummary.Reset? = nil
     var ignoredResets = 0
     var gaps: [TCPConnectionSummary.Gap] = []
-    /// Per direction (client to server first), as plain fields: counted on every packet, where
-    /// an array would be checked for uniqueness each time (and cost two allocations).
     var bytesAfterPeerFIN: (UInt64, UInt64) = (0, 0)
-    var packetsBySide: (UInt64, UInt64) = (0, 0)
     var events: [TCPConnectionSummary.Event] = []
     var eventsNotKept = 0
 
