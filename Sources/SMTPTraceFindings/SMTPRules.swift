@@ -448,7 +448,7 @@ enum SMTPRules {
         }
         guard let firstOffending else { return [] }
         let first = s.commands[firstOffending]
-        if afterTLS(s, frame: first.frame) && s.extensions.contains(where: { $0.uppercased() == "PIPELINING" }) { return [] }
+        if afterTLS(s, frame: first.frame) && s.extensions.contains(where: { $0.equalsIgnoringASCIICase("PIPELINING") }) { return [] }
         return [Finding(
             kind: .pipeliningUnadvertised, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
             message: "the client sent \(first.verb) without waiting for the previous reply, though the server had not advertised PIPELINING"

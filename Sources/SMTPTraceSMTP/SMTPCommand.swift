@@ -14,7 +14,7 @@ public struct SMTPCommand: Sendable, Equatable {
         self.verb = verb
         self.argument = argument
         self.isWellFormed = isWellFormed
-        self.kind = kind ?? (isWellFormed ? SMTPVerb(name: verb) : .other)
+        self.kind = kind ?? (isWellFormed ? SMTPVerb(upperCased: verb.utf8) : .other)
     }
 
     /// Parses a line's bytes (no CR/LF). Invalid UTF-8 in the argument becomes U+FFFD.
@@ -33,18 +33,16 @@ public struct SMTPCommand: Sendable, Equatable {
             verbLength += 1
         }
         let wellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
-        // Upper-cased into the verb string; the first eight letters also packed for `SMTPVerb`.
-        var letters: UInt64 = 0
+        // Upper-cased into the verb string, and known (or not) from those octets.
+        var kind = SMTPVerb.other
         let verb = String(unsafeUninitializedCapacity: verbLength) { out in
             for i in 0..<verbLength {
                 let b = bytes[i]
-                let upper = b >= 0x61 && b <= 0x7A ? b - 0x20 : b
-                out[i] = upper
-                if i < 8 { letters |= UInt64(upper) << (8 * UInt64(i)) }
+                out[i] = b >= 0x61 && b <= 0x7A ? b - 0x20 : b
             }
+            if wellFormed { kind = SMTPVerb(upperCased: UnsafeBufferPointer(rebasing: out[..<verbLength])) }
             return verbLength
         }
-        let kind = wellFormed && verbLength >= 4 && verbLength <= 8 ? SMTPVerb(packedLetters: letters) : .other
         var rest = verbLength
         if rest < bytes.count, bytes[rest] == 0x20 { rest += 1 }
         var argument = String(decoding: UnsafeBufferPointer(rebasing: bytes[rest...]), as: UTF8.self)
@@ -121,6 +119,11 @@ extension StringProtocol {
             }
             return true
         }
+    }
+
+    /// Whether the text is `word`, ASCII letters compared without case (an EHLO keyword).
+    public func equalsIgnoringASCIICase(_ word: StaticString) -> Bool {
+        utf8.count == word.utf8CodeUnitCount && hasPrefixIgnoringASCIICase(word)
     }
 }
 

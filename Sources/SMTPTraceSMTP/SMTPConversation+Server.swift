@@ -185,7 +185,7 @@ extension SMTPConversation {
                     record.extensions = replyLines
                     replyLines = []
                     pipeliningAdvertised = record.extensions.contains {
-                        $0.utf8.count == 10 && $0.hasPrefixIgnoringASCIICase("PIPELINING")
+                        $0.equalsIgnoringASCIICase("PIPELINING")
                     }
                 }
             case .mail:

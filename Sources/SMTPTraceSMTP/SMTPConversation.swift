@@ -149,14 +149,7 @@ public final class SMTPConversation {
             while let output = clientFramer.next(from: chunk, position: &position) {
                 takeSkippedBody()
                 switch output {
-                case .line(let info):
-                    // Read where the framer says the line is: in the chunk (no copy, no retain
-                    // of a buffer per line) or, cut by an earlier chunk's end, in its own.
-                    if let bytes = clientFramer.keptOctets(in: chunk) {
-                        clientLine(info, bytes: bytes)
-                    } else {
-                        deliverCarriedLine(info, from: .clientToServer)
-                    }
+                case .line(let info): deliverLine(info, from: .clientToServer, chunk: chunk)
                 case .raw(let range, let complete, _, _):
                     if bdatInHeaders { bdatHeaderBytes(UnsafeRawBufferPointer(rebasing: chunk.bytes[range])) }
                     if complete { bdatChunkComplete() }
@@ -169,12 +162,7 @@ public final class SMTPConversation {
             takeSkippedBody()
             record.serverBytes += UInt64(chunk.bytes.count)
             while let output = serverFramer.next(from: chunk, position: &position) {
-                guard case .line(let info) = output else { continue }
-                if let bytes = serverFramer.keptOctets(in: chunk) {
-                    serverLine(info, bytes: bytes)
-                } else {
-                    deliverCarriedLine(info, from: .serverToClient)
-                }
+                if case .line(let info) = output { deliverLine(info, from: .serverToClient, chunk: chunk) }
             }
         }
     }
@@ -218,10 +206,10 @@ public final class SMTPConversation {
         note(frame: frame, timestamp: timestamp)
         if side == .clientToServer {
             clientFinished = true
-            if let info = clientFramer.finish() { deliverCarriedLine(info, from: .clientToServer) }
+            if let info = clientFramer.finish() { deliverLine(info, from: .clientToServer) }
         } else {
             serverFinished = true
-            if let info = serverFramer.finish() { deliverCarriedLine(info, from: .serverToClient) }
+            if let info = serverFramer.finish() { deliverLine(info, from: .serverToClient) }
         }
     }
 
@@ -251,8 +239,8 @@ public final class SMTPConversation {
 
     private func finishRecord(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp) {
         takeSkippedBody()
-        if let info = clientFramer.finish() { deliverCarriedLine(info, from: .clientToServer) }
-        if let info = serverFramer.finish() { deliverCarriedLine(info, from: .serverToClient) }
+        if let info = clientFramer.finish() { deliverLine(info, from: .clientToServer) }
+        if let info = serverFramer.finish() { deliverLine(info, from: .serverToClient) }
         if let partial = partialReply.take() {
             // A multi-line reply never terminated.
             var unterminated = partial
@@ -291,13 +279,16 @@ public final class SMTPConversation {
         }
     }
 
-    /// A line whose kept octets its side's framer carried over from earlier chunks (or
-    /// returned by `finish`), handed to that side's decoder.
-    func deliverCarriedLine(_ info: FramedLine, from side: Direction) {
+    /// A framed line handed to its side's decoder, read where the framer says it is: in
+    /// `chunk` (no copy, no retain of a buffer per line) or, cut by an earlier chunk's end (or
+    /// returned by `finish`, with no chunk), in the framer's carried line.
+    func deliverLine(_ info: FramedLine, from side: Direction, chunk: StreamChunk? = nil) {
         if side == .clientToServer {
+            if let chunk, let bytes = clientFramer.keptOctets(in: chunk) { return clientLine(info, bytes: bytes) }
             let carried = clientFramer.carriedLine
             carried.withUnsafeBufferPointer { clientLine(info, bytes: $0) }
         } else {
+            if let chunk, let bytes = serverFramer.keptOctets(in: chunk) { return serverLine(info, bytes: bytes) }
             let carried = serverFramer.carriedLine
             carried.withUnsafeBufferPointer { serverLine(info, bytes: $0) }
         }

@@ -8,22 +8,27 @@ public enum SMTPVerb: UInt8, Sendable, CaseIterable {
     /// Any other verb, well formed or not.
     case other
 
-    /// The verb whose upper-cased letters, at most eight, are packed in `letters` (the first
-    /// in the lowest octet, as `SMTPCommand.parse` packs them); `.other` when no name matches.
-    init(packedLetters letters: UInt64) {
+    /// The known verb spelt by `octets` (upper case, as `SMTPCommand` keeps verbs); `.other`
+    /// for any other. The names are four to eight letters: packed into one integer they are
+    /// found with a comparison each.
+    init(upperCased octets: some Collection<UInt8>) {
+        guard octets.count >= 4 && octets.count <= 8 else {
+            self = .other
+            return
+        }
+        let letters = Self.packed(octets)
         self = Self.packedNames.first { $0.letters == letters }?.verb ?? .other
     }
 
-    /// The known verb spelt `name` (upper case, as `SMTPCommand` keeps verbs), packed as
-    /// `init(packedLetters:)` reads it.
-    init(name: String) {
-        let octets = name.utf8
-        self = octets.count >= 4 && octets.count <= 8 ? SMTPVerb(packedLetters: Self.packed(octets)) : .other
-    }
-
     /// Octets packed into one integer, the first in the lowest octet.
-    static func packed(_ octets: some Collection<UInt8>) -> UInt64 {
-        octets.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    @inline(__always)
+    private static func packed(_ octets: some Collection<UInt8>) -> UInt64 {
+        var letters: UInt64 = 0, shift: UInt64 = 0
+        for octet in octets {
+            letters |= UInt64(octet) << shift
+            shift &+= 8
+        }
+        return letters
     }
 
     /// The verb as sent on the wire (upper case).
@@ -55,7 +60,7 @@ public enum SMTPVerb: UInt8, Sendable, CaseIterable {
         }
     }
 
-    /// Each known verb with its name packed as `init(packedLetters:)` reads it, in the order
+    /// Each known verb with its name packed as `init(upperCased:)` reads it, in the order
     /// of the cases (the common verbs first).
     private static let packedNames: [(letters: UInt64, verb: SMTPVerb)] =
         allCases.filter { $0 != .other }.map { (packed($0.name.utf8), $0) }

@@ -8,9 +8,10 @@ import SMTPTracePackets
 /// key's own mixed word (`ConnectionKey.mixed`), mixed again with a seed drawn per table, is the
 /// hash — the seed so that traffic crafted to put many connections in one slot cannot be
 /// prepared in advance — kept beside its key, so that a probe compares one word before it
-/// compares addresses. Hash, key and value share one entry, one cache line: the probe that
-/// finds a packet's connection has its reference without a second miss (probing reads fields
-/// in place and retains nothing).
+/// compares addresses. Hash, key and value share one 64-octet entry: the probe that finds a
+/// packet's connection reads its reference beside the key, not in a second array elsewhere
+/// (the array's header puts an entry across two cache lines, adjacent ones; probing reads
+/// fields in place and retains nothing).
 public struct ConnectionTable<Value> {
     struct Entry {
         /// The key's hash with the low bit set, or 0 for an empty slot.
