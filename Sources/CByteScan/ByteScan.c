@@ -2,12 +2,44 @@
 
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define BYTE_SCAN_X86 1
+#endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-// The mask of CR and LF octets in bytes[at..<at + 64] (bit i: octet at + i).
+// The CR, LF and '.' octets of one 64-octet block (bit i: octet i).
+typedef struct {
+    uint64_t cr, lf, dot;
+} block_masks;
+
+#if BYTE_SCAN_X86
+static inline __attribute__((target("avx2"))) uint64_t avx2_mask(__m256i low, __m256i high, char octet) {
+    const __m256i wanted = _mm256_set1_epi8(octet);
+    uint32_t l = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, wanted));
+    uint32_t h = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, wanted));
+    return (uint64_t)h << 32 | l;
+}
+
+static inline __attribute__((target("avx2"))) block_masks masks_avx2(const uint8_t *block) {
+    __m256i low = _mm256_loadu_si256((const __m256i *)block);
+    __m256i high = _mm256_loadu_si256((const __m256i *)(block + 32));
+    return (block_masks){avx2_mask(low, high, '\r'), avx2_mask(low, high, '\n'), avx2_mask(low, high, '.')};
+}
+
+static inline __attribute__((target("avx512f,avx512bw"))) block_masks masks_avx512(const uint8_t *block) {
+    __m512i v = _mm512_loadu_si512((const void *)block);
+    return (block_masks){_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')),
+                         _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')),
+                         _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('.'))};
+}
+#endif
+
 #if defined(__SSE2__)
+// The mask of CR and LF octets in block[0..<64] (bit i: octet i).
 static inline uint64_t line_ends_in_block(const uint8_t *block) {
     const __m128i cr = _mm_set1_epi8('\r');
     const __m128i lf = _mm_set1_epi8('\n');
@@ -22,18 +54,20 @@ static inline uint64_t line_ends_in_block(const uint8_t *block) {
 #else
 static inline uint64_t line_ends_in_block(const uint8_t *block) {
     uint64_t mask = 0;
-    for (int i = 0; i < 64; i++) {
-        if (block[i] == '\r' || block[i] == '\n') mask |= (uint64_t)1 << i;
-    }
+    for (int i = 0; i < 64; i++) mask |= (uint64_t)(block[i] == '\r' || block[i] == '\n') << i;
     return mask;
 }
 #endif
 
-byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t count, size_t max_length) {
-    byte_scan_body_lines found = {0, 0};
-    size_t line_start = 0;
-    if (count == 0 || bytes[0] == '.') return found;
-    size_t block = 0;
+// The rule a line at a time, from `found` (whole plain lines already counted; the next one
+// starts at found.octets) to the first line that is not plain or that `count` cuts: what the
+// block loop below leaves, the last partial block of a segment and a block where something
+// needs attention. Sixty-four octets a step from the line's start.
+static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, size_t max_length,
+                                            byte_scan_body_lines found) {
+    size_t line_start = found.octets;
+    if (line_start >= count || bytes[line_start] == '.') return found;
+    size_t block = line_start;
     for (;;) {
         uint64_t ends;
         if (block + 64 <= count) {
@@ -42,35 +76,126 @@ byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t cou
             ends = line_ends_in_block(bytes + block);
         } else if (count >= 64) {
             // The tail: the last sixty-four octets, shifted so that bit 0 is the octet at
-            // `block` (those before it were seen by the block before). An octet at a time, the
-            // tail cost as much as the rest of a full-sized segment's scan.
+            // `block` (those before it were seen by the block before).
             ends = line_ends_in_block(bytes + count - 64) >> (block - (count - 64));
         } else {
-            // Fewer than sixty-four octets in all: the same mask from a scalar loop.
             ends = 0;
-            for (size_t i = block; i < count; i++) {
-                if (bytes[i] == '\r' || bytes[i] == '\n') ends |= (uint64_t)1 << (i - block);
-            }
+            for (size_t i = block; i < count; i++) ends |= (uint64_t)(bytes[i] == '\r' || bytes[i] == '\n') << (i - block);
         }
         // Octets before the current line's start were taken by the line before.
         if (line_start > block) ends &= line_start - block >= 64 ? 0 : ~(uint64_t)0 << (line_start - block);
         while (ends != 0) {
             size_t at = block + (size_t)__builtin_ctzll(ends);
             // The first CR or LF of the line must be a CR directly followed by LF.
-            if (bytes[at] != '\r' || at + 1 >= count || bytes[at + 1] != '\n') goto done;
-            if (at - line_start > max_length) goto done;
+            if (bytes[at] != '\r' || at + 1 >= count || bytes[at + 1] != '\n') return found;
+            if (at - line_start > max_length) return found;
             line_start = at + 2;
             found.octets = line_start;
             found.lines += 1;
-            if (line_start >= count || bytes[line_start] == '.') goto done;
+            if (line_start >= count || bytes[line_start] == '.') return found;
             if (line_start - block >= 64) break;
             ends &= ~(uint64_t)0 << (line_start - block);
         }
         block += 64;
-        if (block >= count) break;
+        if (block >= count) return found;
     }
-done:
-    return found;
+}
+
+// Whole 64-octet blocks in which every line is plain, with no branch per line: every LF
+// preceded by a CR and every CR followed by an LF (the CR masks shifted one place onto the LF
+// masks, the last octet's CR carried into the next block), no '.' just after an LF (or at
+// the start), and no line longer than `max_length` before its CR (the octets since the last
+// LF, checked against the block's first LF; a block with no LF counts as one at its end,
+// which only stops the loop early on a line already too long; the lines after the first LF
+// are shorter than a block, so a limit under 64 is left to the line loop). A block that
+// fails, and the last partial block, are left to `finish_by_lines`, from the start of the
+// line they are in.
+#define BYTE_SCAN_BLOCKS(masks)                                                                  \
+    byte_scan_body_lines found = {0, 0};                                                         \
+    if (max_length < 64) return finish_by_lines(bytes, count, max_length, found);                \
+    size_t block = 0;                                                                            \
+    uint64_t cr_carry = 0, lf_carry = 1; /* the first line starts at octet 0 */                  \
+    size_t since_lf = 0;                 /* octets of the current line in earlier blocks */      \
+    while (block + 64 <= count) {                                                                \
+        if (block + 320 <= count) __builtin_prefetch(bytes + block + 256, 0, 3);                 \
+        block_masks m = masks(bytes + block);                                                    \
+        uint64_t bad = (m.lf ^ (m.cr << 1 | cr_carry)) | (m.dot & (m.lf << 1 | lf_carry));       \
+        size_t first_lf = m.lf ? (size_t)__builtin_ctzll(m.lf) : 64;                             \
+        if (bad != 0 || since_lf + first_lf > max_length + 1) break;                             \
+        found.lines += (size_t)__builtin_popcountll(m.lf);                                       \
+        if (m.lf != 0) {                                                                         \
+            size_t after_last = (size_t)__builtin_clzll(m.lf);                                   \
+            found.octets = block + 64 - after_last;                                              \
+            since_lf = after_last;                                                               \
+        } else {                                                                                 \
+            since_lf += 64;                                                                      \
+        }                                                                                        \
+        cr_carry = m.cr >> 63;                                                                   \
+        lf_carry = m.lf >> 63;                                                                   \
+        block += 64;                                                                             \
+    }                                                                                            \
+    return finish_by_lines(bytes, count, max_length, found);
+
+#if BYTE_SCAN_X86
+static __attribute__((target("avx2,bmi,lzcnt,popcnt"))) byte_scan_body_lines scan_avx2(const uint8_t *bytes, size_t count, size_t max_length) {
+    BYTE_SCAN_BLOCKS(masks_avx2)
+}
+
+static __attribute__((target("avx512f,avx512bw,bmi,lzcnt,popcnt"))) byte_scan_body_lines scan_avx512(const uint8_t *bytes, size_t count, size_t max_length) {
+    BYTE_SCAN_BLOCKS(masks_avx512)
+}
+
+// Which vector instructions the processor and the operating system offer (CPUID leaf 7 and
+// the registers XGETBV says the OS saves).
+static int best_level(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 1;
+    int os_saves_ymm = 0, os_saves_zmm = 0;
+    if (c & bit_OSXSAVE) {
+        unsigned lo, hi;
+        __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        os_saves_ymm = (lo & 0x6) == 0x6;
+        os_saves_zmm = (lo & 0xE6) == 0xE6;
+    }
+    int lzcnt = 0, popcnt = (c & bit_POPCNT) != 0;
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d)) lzcnt = (c & bit_LZCNT) != 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 1;
+    int bmi = (b & bit_BMI) != 0, scalar_bits = bmi && lzcnt && popcnt;
+    if (scalar_bits && os_saves_zmm && (b & bit_AVX512F) && (b & bit_AVX512BW)) return 3;
+    if (scalar_bits && os_saves_ymm && (b & bit_AVX2)) return 2;
+    return 1;
+}
+#endif
+
+// The widest scan this processor runs, chosen at the first call (-1: not chosen yet).
+static int chosen_level = -1;
+
+int byte_scan_best_level(void) {
+#if BYTE_SCAN_X86
+    return best_level();
+#else
+    return 0;
+#endif
+}
+
+byte_scan_body_lines byte_scan_plain_body_lines_at_level(int level, const uint8_t *bytes, size_t count, size_t max_length) {
+    if (count == 0) return (byte_scan_body_lines){0, 0};
+    switch (level) {
+#if BYTE_SCAN_X86
+    case 3: return scan_avx512(bytes, count, max_length);
+    case 2: return scan_avx2(bytes, count, max_length);
+#endif
+    default: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0});
+    }
+}
+
+byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t count, size_t max_length) {
+    int level = __atomic_load_n(&chosen_level, __ATOMIC_RELAXED);
+    if (__builtin_expect(level < 0, 0)) {
+        level = byte_scan_best_level();
+        __atomic_store_n(&chosen_level, level, __ATOMIC_RELAXED);
+    }
+    return byte_scan_plain_body_lines_at_level(level, bytes, count, max_length);
 }
 
 #if defined(__SSE2__)

@@ -199,6 +199,47 @@ struct LineFramerTests {
         return (start, lines)
     }
 
+    /// Every scan this processor runs: the line loop (levels 0 and 1) and, where offered, the
+    /// block loops (2: AVX2, 3: AVX-512BW).
+    static let scanLevels = Array(0...byte_scan_best_level())
+
+    static func scan(_ body: [UInt8], maxLength: Int, level: Int32) -> (octets: Int, lines: Int) {
+        let found = body.withUnsafeBufferPointer { byte_scan_plain_body_lines_at_level(level, $0.baseAddress, $0.count, maxLength) }
+        return (Int(found.octets), Int(found.lines))
+    }
+
+    /// The block loops' carries from one 64-octet block to the next, at the octets either side
+    /// of the boundary: a CRLF split by it, a CR last in a block and something else first in the
+    /// next, a '.' first in a block after an LF last in the one before, a bare LF first in a
+    /// block, and lines of exactly the longest plain length and one more across blocks.
+    @Test func bodyScanCarriesAcrossBlockBoundaries() {
+        func lines(_ lengths: [Int]) -> [UInt8] {
+            lengths.flatMap { [UInt8](repeating: 0x61, count: $0) + [0x0D, 0x0A] }
+        }
+        let cases: [(name: String, body: [UInt8], octets: Int, lines: Int)] = [
+            // 62 + CRLF: the CR is octet 62, the LF octet 63; then 61 + CRLF: the CR at 125, the LF at 126.
+            ("CRLF inside blocks", lines([62, 61, 10]), 64 + 63 + 12, 3),
+            // 63 + CRLF: the CR last in block 0, the LF first in block 1.
+            ("CRLF across the boundary", lines([63, 70]), 65 + 72, 2),
+            ("CR last, then a letter", lines([10]) + [UInt8](repeating: 0x62, count: 51) + [0x0D] + lines([70]), 12, 1),
+            ("LF last, then a dot", lines([62]) + [0x2E] + lines([70]), 64, 1),
+            ("LF first in a block, bare", lines([62]) + [0x0A] + lines([70]), 64, 1),
+            ("longest plain line", lines([998, 20]), 1000 + 22, 2),
+            ("one octet too long", lines([20, 999, 20]), 22, 1),
+            ("a dot first, at octet 0", [0x2E] + lines([100]), 0, 0),
+        ]
+        for level in Self.scanLevels {
+            for test in cases {
+                let found = Self.scan(test.body, maxLength: 998, level: level)
+                #expect(found.octets == test.octets && found.lines == test.lines, "\(test.name), level \(level)")
+            }
+        }
+        // Every level this processor offers takes part (an x86-64 has SSE2 at least).
+        #if arch(x86_64)
+            #expect(Self.scanLevels.count >= 2)
+        #endif
+    }
+
     @Test func vectorBodyScanFollowsTheRule() {
         var generator = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
@@ -219,10 +260,10 @@ struct LineFramerTests {
             body = Array(body.prefix(target))
             for maxLength in [998, 70, 40] {
                 let expected = Self.plainBodyLines(body, maxLength: maxLength)
-                let found = body.withUnsafeBufferPointer {
-                    byte_scan_plain_body_lines($0.baseAddress, $0.count, maxLength)
+                for level in Self.scanLevels {
+                    let found = Self.scan(body, maxLength: maxLength, level: level)
+                    #expect(found.octets == expected.octets && found.lines == expected.lines, "round \(round), level \(level)")
                 }
-                #expect(Int(found.octets) == expected.octets && Int(found.lines) == expected.lines, "round \(round)")
                 checked += 1
                 linesSeen += expected.lines
             }
@@ -257,8 +298,10 @@ struct LineFramerTests {
             body = Array(body.prefix(body.count - random(3)))  // sometimes a CRLF cut in two
             for maxLength in [998, 64, 100] {
                 let expected = Self.plainBodyLines(body, maxLength: maxLength)
-                let found = body.withUnsafeBufferPointer { byte_scan_plain_body_lines($0.baseAddress, $0.count, maxLength) }
-                #expect(Int(found.octets) == expected.octets && Int(found.lines) == expected.lines)
+                for level in Self.scanLevels {
+                    let found = Self.scan(body, maxLength: maxLength, level: level)
+                    #expect(found.octets == expected.octets && found.lines == expected.lines, "level \(level)")
+                }
                 checked += 1
                 linesSeen += expected.lines
                 if expected.octets < body.count - 2 { stoppedEarly += 1 }

@@ -22,7 +22,16 @@ typedef struct {
 /// without attention: not starting with '.', ended by CRLF within `count`, no other CR or LF,
 /// at most `max_length` octets before the CRLF. Stops at the first line that is not such a
 /// line (or that `count` cuts), which is not counted.
+/// Whole 64-octet blocks are taken with the widest vector instructions the processor offers,
+/// chosen at the first call.
 byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t count, size_t max_length);
+
+/// The same scan with the instructions of `level` (0: none, 1: SSE2, 2: AVX2, 3: AVX-512BW),
+/// which must be at most `byte_scan_best_level()`: for the tests, which run every level.
+byte_scan_body_lines byte_scan_plain_body_lines_at_level(int level, const uint8_t *bytes, size_t count, size_t max_length);
+
+/// The widest level this processor and operating system run (0 off x86).
+int byte_scan_best_level(void);
 
 /// Whether `bytes[0..<count]` is printable ASCII other than '"' and '\\' (0x20-0x7E): text
 /// that goes into a JSON string as it is.
