@@ -122,7 +122,7 @@ public final class SMTPConversation {
     var observationIndex: [String: Int] = [:]
 
     public init(record: consuming SMTPSessionRecord, limits: Limits = Limits()) {
-        self.record = record
+        self.record = consume record
         self.limits = limits
         self.clientFramer = LineFramer(keepLimit: limits.commandKeep)
         self.serverFramer = LineFramer(keepLimit: limits.commandKeep)
@@ -130,7 +130,7 @@ public final class SMTPConversation {
         // instead of four reallocations each.
         self.record.commands.reserveCapacity(8)
         self.record.replies.reserveCapacity(10)
-        if record.implicitTLS {
+        if self.record.implicitTLS {
             // Port 465: TLS from the first byte, unless the first byte says otherwise (some
             // servers speak plain SMTP there).
             clientFramer.mode = .sniffTLS

@@ -240,17 +240,17 @@ public struct SMTPSessionRecord: Sendable {
 public struct SessionTCPEvidence: Sendable, Equatable {
     public var summary: TCPConnectionSummary
 
-    public init(_ summary: TCPConnectionSummary, clientIsTCPClient: Bool) {
-        var s = summary
+    public init(_ summary: consuming TCPConnectionSummary, clientIsTCPClient: Bool) {
+        var s = consume summary
         if !clientIsTCPClient {
             for i in s.fins.indices { s.fins[i].side = s.fins[i].side.reversed }
             if let reset = s.reset { s.reset?.side = reset.side.reversed }
             for i in s.gaps.indices { s.gaps[i].side = s.gaps[i].side.reversed }
-            s.bytesAfterPeerFIN = s.bytesAfterPeerFIN.reversed()
-            s.packetsBySide = s.packetsBySide.reversed()
+            s.bytesAfterPeerFIN = s.bytesAfterPeerFIN.reversed
+            s.packetsBySide = s.packetsBySide.reversed
             swap(&s.client, &s.server)
         }
-        self.summary = s
+        self.summary = consume s
     }
 }
 

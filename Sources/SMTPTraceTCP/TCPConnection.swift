@@ -114,15 +114,14 @@ public final class TCPConnection {
 
     /// The evidence for findings, as the connection closes.
     func summary(closeReason: ConnectionCloseReason) -> TCPConnectionSummary {
-        var summary = TCPConnectionSummary(
+        TCPConnectionSummary(
             connectionID: id, client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame,
             firstTimestamp: firstTimestamp, lastTimestamp: lastTimestamp, midstream: startedMidstream,
             handshakeCompleted: handshakeCompleted, closeReason: closeReason, fins: fins, reset: resetSeen,
-            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: [bytesAfterPeerFIN.0, bytesAfterPeerFIN.1],
-            counters: counters, packetsBySide: [packetsBySide.0, packetsBySide.1])
-        summary.events = events
-        summary.eventsNotKept = eventsNotKept
-        return summary
+            ignoredResets: ignoredResets, gaps: gaps,
+            bytesAfterPeerFIN: DirectionCounts(clientToServer: bytesAfterPeerFIN.0, serverToClient: bytesAfterPeerFIN.1),
+            counters: counters, events: events, eventsNotKept: eventsNotKept,
+            packetsBySide: DirectionCounts(clientToServer: packetsBySide.0, serverToClient: packetsBySide.1))
     }
 
     public var counters: ReassemblyCounters {

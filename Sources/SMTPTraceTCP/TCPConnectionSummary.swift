@@ -97,14 +97,14 @@ public struct TCPConnectionSummary: Sendable, Equatable {
     public var gaps: [Gap]
     /// Payload octets each side sent after the other side's FIN (indexed by `Direction.rawValue`
     /// of the sender): bytes a half-open connection kept carrying.
-    public var bytesAfterPeerFIN: [UInt64]
+    public var bytesAfterPeerFIN: DirectionCounts
     public var counters: ReassemblyCounters
     /// The first TCP events, for transcripts (bounded: `eventsNotKept` counts the rest).
     public var events: [Event] = []
     public var eventsNotKept = 0
 
     /// Packets captured from each side (indexed by `Direction.rawValue` of the sender).
-    public var packetsBySide: [UInt64]
+    public var packetsBySide: DirectionCounts
 
     /// One side finished and the other neither closed nor reset — and the other side was seen
     /// at all (a capture of one direction cannot tell).

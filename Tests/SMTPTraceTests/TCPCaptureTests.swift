@@ -15,7 +15,7 @@ struct TCPCaptureTests {
         var reset: (Direction, UInt64)?
         var gaps: [(Direction, UInt64, Int)]
         var midstream: Bool
-        var bytesAfterFIN: [UInt64]
+        var bytesAfterFIN: DirectionCounts
         var findings: [String]
         var testDescription: String { path }
     }
