@@ -36,8 +36,9 @@ final class MappedPcapRecords {
 
     /// libpcap's largest sane record for the link types read here (`max_snaplen_for_dlt`).
     static let maximumCaptureLength = 262_144
-    /// How much of the file is mapped at a time: the resident memory it costs, and one
-    /// mmap/munmap pair per window.
+    /// How far apart windows start (each maps this plus one largest record): the resident
+    /// memory it costs, one mmap/munmap pair per window, and the size of the page-cache folios
+    /// that one page-table entry can map (see `remap`).
     static let windowBytes = 2 << 20
     static let fileHeaderBytes = 24
     static let recordHeaderBytes = 16
@@ -215,8 +216,13 @@ final class MappedPcapRecords {
 
     private func remap(_ count: Int, at offset: Int) -> UnsafeRawPointer? {
         unmap()
-        let start = offset - offset % pageSize
-        let length = min(max(Self.windowBytes, offset - start + count), fileSize - start)
+        // Windows start on 2 MiB boundaries of the file and reach one largest record past the
+        // next boundary (so every record that starts in a window ends in it): where the page
+        // cache holds the file in 2 MiB folios (Linux, ext4 and XFS after a read from disk),
+        // the kernel maps each such run with one page-table entry instead of 512.
+        let start = offset - offset % Self.windowBytes
+        let length = min(max(Self.windowBytes + Self.recordHeaderBytes + Self.maximumCaptureLength, offset - start + count),
+                         fileSize - start)
         guard length > 0 else { return nil }
         #if os(Linux)
             let flags = MAP_PRIVATE | MAP_POPULATE  // the whole window faulted in with one call
