@@ -174,6 +174,49 @@ import Testing
         }
     }
 
+    /// The map's windows start on 2 MiB boundaries of the file: records placed across each of
+    /// the first three boundaries in a different way (a record header cut by it, a record's
+    /// data cut by it, a record ending exactly on it), with records of the largest size
+    /// (256 KiB) around them, are read as libpcap reads them.
+    @Test func recordsAcrossWindowBoundaries() throws {
+        let boundary = 2 << 20, largest = 262_144
+        var data = Data()
+        func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        func put16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        var count = 0
+        func record(_ caplen: Int) {
+            put(1_700_000_000 + UInt32(count)); put(UInt32(count)); put(UInt32(caplen)); put(UInt32(caplen))
+            data.append(contentsOf: [UInt8](repeating: UInt8(truncatingIfNeeded: count &* 7 &+ 1), count: caplen))
+            count += 1
+        }
+        /// Largest records up to the boundary, then one that makes the next record start
+        /// `before` octets ahead of it.
+        func approach(_ edge: Int, before: Int) {
+            while edge - before - data.count - 16 > largest { record(largest) }
+            record(edge - before - data.count - 16)
+        }
+        put(0xA1B2_C3D4); put16(2); put16(4); put(0); put(0); put(UInt32(largest)); put(1)
+        approach(boundary, before: 8)  // the next header is cut by the first boundary
+        record(largest)
+        approach(2 * boundary, before: 100)  // the next record's data is cut by the second
+        record(largest)
+        approach(3 * boundary, before: 16 + 40)  // a record of 40 octets ends on the third
+        record(40)
+        #expect(data.count == 3 * boundary)
+        record(largest)
+        record(1)
+
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("windows-\(getpid()).pcap").path
+        try data.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (viaLibpcap, _) = try Self.read(path, memoryMapped: false)
+        let (viaMap, mapped) = try Self.read(path, memoryMapped: true)
+        #expect(mapped)
+        #expect(viaLibpcap.error == nil, "\(String(describing: viaLibpcap.error))")
+        #expect(viaLibpcap.frames.count == count)
+        #expect(viaMap == viaLibpcap)
+    }
+
     /// Records longer than the file's snapshot length are cut to it; longer than 256 KiB,
     /// they are an error (libpcap's rules, which the map follows).
     @Test func oversizedRecords() throws {
