@@ -1,3 +1,4 @@
+import CByteScan
 import Foundation
 import SMTPTraceCapture
 import SMTPTracePackets
@@ -206,6 +207,9 @@ public final class ShardedAnalysis {
     /// Sessions found so far (for progress).
     public var sessionsSoFar: Int { merge.sessionsSoFar }
 
+    /// How far ahead of the segment being analysed a shard asks for its block's payloads.
+    static let prefetchDistance = 4096
+
     /// A shard's thread: its analyzer takes the blocks in order and sends back what it found.
     private static func work(shard: Int, configuration: AnalyzerConfiguration, file: CaptureFileBytes?,
                              channel: Channel, outbox: Outbox) {
@@ -218,9 +222,22 @@ public final class ShardedAnalysis {
             while channel.filled.isEmpty { channel.condition.wait() }
             let block = channel.filled.removeFirst()
             channel.condition.unlock()
+            // The payloads lie one after the other in the block, copied there by the reading
+            // thread on another core: asked for a few kilobytes ahead of the segment analysed.
+            var prefetchedUpTo = 0
             for item in block.items {
                 switch item {
-                case .segment(let segment): analyzer.process(shardSegment: segment)
+                case .segment(let segment):
+                    if let base = segment.payload.baseAddress {
+                        let offset = base - UnsafeRawPointer(block.storage)
+                        let end = min(offset + segment.payload.count + Self.prefetchDistance, block.used)
+                        let start = max(prefetchedUpTo, offset)
+                        if end > start {
+                            byte_scan_prefetch(UnsafeRawPointer(block.storage) + start, end - start)
+                            prefetchedUpTo = end
+                        }
+                    }
+                    analyzer.process(shardSegment: segment)
                 case .sweep(let now, let frame): analyzer.sweep(now: now, atFrame: frame)
                 }
             }
