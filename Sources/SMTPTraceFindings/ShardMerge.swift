@@ -78,9 +78,25 @@ public final class ShardMerge {
 
     /// Events of `shard`, in its order, after it processed every frame up to `watermark`
     /// (`UInt64.max` once it has finished).
-    public func add(_ events: [ShardEvent], from shard: Int, processedThrough watermark: UInt64) {
-        queues[shard].append(contentsOf: events)
-        orders[shard].append(contentsOf: events.map { $0.order })
+    /// The events are moved in, not copied (a copy of a session record retains each of its
+    /// strings and lists, and the shard made them on another core); `arrivedOrders` are their
+    /// orders, one each, in the same order.
+    public func add(_ events: consuming [ShardEvent], orders arrivedOrders: [EventOrder], from shard: Int,
+                    processedThrough watermark: UInt64) {
+        precondition(events.count == arrivedOrders.count, "one order per event")
+        var events = events
+        if heads[shard] >= queues[shard].count {
+            // Everything before was let through (with one shard, always): the list is taken whole.
+            queues[shard] = events
+            orders[shard] = arrivedOrders
+            heads[shard] = 0
+        } else {
+            // Moved one at a time from the back of a reversed list (`popLast` moves, `append`
+            // moves what it is given).
+            events.reverse()
+            while let event = events.popLast() { queues[shard].append(event) }
+            orders[shard].append(contentsOf: arrivedOrders)
+        }
         watermarks[shard] = max(watermarks[shard], watermark)
     }
 
@@ -91,7 +107,7 @@ public final class ShardMerge {
             var event = ShardEvent.connectionEnded(orders[shard][heads[shard]], [])
             swap(&event, &queues[shard][heads[shard]])
             heads[shard] += 1
-            emit(event, from: shard)
+            emit(consume event, from: shard)
         }
         for shard in queues.indices where heads[shard] > 0 && heads[shard] >= queues[shard].count / 2 {
             queues[shard].removeFirst(heads[shard])
@@ -115,12 +131,13 @@ public final class ShardMerge {
         return best.shard
     }
 
-    private func emit(_ event: ShardEvent, from shard: Int) {
-        switch event {
+    private func emit(_ event: consuming ShardEvent, from shard: Int) {
+        switch consume event {
         case .sessionStarted(_, let localID):
             sessionsStarted += 1
             globalIDs[shard][localID] = sessionsStarted
-        case .sessionEnded(_, var record):
+        case .sessionEnded(_, let ended):
+            var record = consume ended
             record.id = globalIDs[shard].removeValue(forKey: record.id) ?? 0
             // The rules run here, on the merging thread, which has time to spare while the
             // shards analyse; numbered first, their findings carry the capture-wide id.

@@ -82,7 +82,7 @@ public final class ShardedAnalysis {
     /// What the shards send back, under one lock.
     final class Outbox: @unchecked Sendable {
         let condition = NSCondition()
-        var events: [(shard: Int, events: [ShardEvent], watermark: UInt64)] = []
+        var events: [(shard: Int, events: [ShardEvent], orders: [EventOrder], watermark: UInt64)] = []
         var finished: [(tcp: TCPStatistics, connectionsOnSMTPPorts: Int)?]
 
         init(shards: Int) { finished = Array(repeating: nil, count: shards) }
@@ -215,8 +215,13 @@ public final class ShardedAnalysis {
                              channel: Channel, outbox: Outbox) {
         let analyzer = CaptureAnalyzer(configuration: configuration)
         analyzer.rereads(file)
-        var found: [ShardEvent] = []
-        analyzer.makeShard { found.append($0) }
+        var found: [ShardEvent] = [], orders: [EventOrder] = []
+        analyzer.makeShard { event in
+            // The order read here, from the event just made: read from the merge's list, it
+            // cost a copy of each event (a retain per string of its record).
+            orders.append(event.order)
+            found.append(consume event)
+        }
         while true {
             channel.condition.lock()
             while channel.filled.isEmpty { channel.condition.wait() }
@@ -251,11 +256,12 @@ public final class ShardedAnalysis {
             channel.condition.signal()
             channel.condition.unlock()
             outbox.condition.lock()
-            outbox.events.append((shard, found, watermark))
+            outbox.events.append((shard, found, orders, watermark))
             if let result { outbox.finished[shard] = result }
             outbox.condition.signal()
             outbox.condition.unlock()
             found.removeAll(keepingCapacity: true)
+            orders.removeAll(keepingCapacity: true)
             if last { return }
         }
     }
@@ -296,10 +302,17 @@ public final class ShardedAnalysis {
     private func collect(waiting: Bool) {
         outbox.condition.lock()
         if waiting && outbox.events.isEmpty { _ = outbox.condition.wait(until: Date(timeIntervalSinceNow: 0.01)) }
-        let arrived = outbox.events
+        var arrived = outbox.events
         outbox.events.removeAll(keepingCapacity: true)
         outbox.condition.unlock()
-        for (shard, events, watermark) in arrived { merge.add(events, from: shard, processedThrough: watermark) }
-        merge.emitReady()
+        // Taken out one by one (`popLast` moves), so that each list of events reaches the merge
+        // unshared and is moved in there, not copied.
+        arrived.reverse()
+        // Each list let through before the next is added: a drained queue takes the next list
+        // whole (with one shard, always).
+        while let (shard, events, orders, watermark) = arrived.popLast() {
+            merge.add(events, orders: orders, from: shard, processedThrough: watermark)
+            merge.emitReady()
+        }
     }
 }

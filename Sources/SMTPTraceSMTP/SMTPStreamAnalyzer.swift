@@ -44,8 +44,10 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
 
     public let settings: SMTPSettings
-    /// Called once per session, when its connection closes (or the capture ends).
-    public var sessionEnded: (SMTPSessionRecord) -> Void
+    /// Called once per session, when its connection closes (or the capture ends), with the
+    /// record handed over (consumed: a record is a few dozen strings and lists, and a copy
+    /// retains each).
+    public var sessionEnded: (consuming SMTPSessionRecord) -> Void
     /// Called for a connection on an SMTP port that closed without one SMTP line decoded (its
     /// TCP evidence may still matter: a reset, a gap, a half-open close).
     public var connectionEndedWithoutSession: ((TCPConnectionSummary) -> Void)?
@@ -74,7 +76,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     /// `settings.ports` and `settings.implicitTLSPorts` together, looked up per connection.
     private let smtpPorts: Set<UInt16>
 
-    public init(settings: SMTPSettings = SMTPSettings(), sessionEnded: @escaping (SMTPSessionRecord) -> Void) {
+    public init(settings: SMTPSettings = SMTPSettings(), sessionEnded: @escaping (consuming SMTPSessionRecord) -> Void) {
         self.settings = settings
         self.sessionEnded = sessionEnded
         smtpPorts = settings.ports.union(settings.implicitTLSPorts)
