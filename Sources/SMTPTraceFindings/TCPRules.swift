@@ -56,7 +56,7 @@ enum TCPRules {
         // Live, the stop of the capture proves nothing: only the idle timeout does.
         if s.isHalfOpen, !(liveCapture && s.closeReason == .captureEnd), let fin = s.fins.first {
             let closer = name(fin.side), other = name(fin.side.reversed)
-            let after = s.bytesAfterPeerFIN[fin.side.reversed.rawValue]
+            let after = s.bytesAfterPeerFIN[fin.side.reversed]
             let open = max(0, s.lastTimestamp.seconds(since: fin.timestamp))
             let until: String
             switch s.closeReason {

@@ -176,7 +176,7 @@ public enum JSONLinesReport {
             out.endObject()
         }
         out.endArray()
-        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN[0], t.bytesAfterPeerFIN[1], to: out)
+        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN.clientToServer, t.bytesAfterPeerFIN.serverToClient, to: out)
         out.key("retransmitted_segments"); out.int(t.counters.retransmittedSegments)
         out.key("out_of_order_segments"); out.int(t.counters.outOfOrderSegments)
         out.key("conflicting_segments"); out.int(t.counters.conflictingSegments)

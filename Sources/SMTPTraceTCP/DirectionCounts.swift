@@ -1,9 +1,11 @@
-/// Two counts of a connection, one per direction of sending (indexed by `Direction.rawValue`:
-/// client to server first), held inline: a list of two allocated and freed a buffer for every
-/// connection summary.
+/// Two counts of a connection, one per direction of sending (client to server first), held
+/// inline: counted on every packet, where a list would be checked for uniqueness each time, and
+/// copied into every connection summary, where a list of two cost an allocation.
 public struct DirectionCounts: Sendable, Equatable, ExpressibleByArrayLiteral {
     public var clientToServer: UInt64
     public var serverToClient: UInt64
+
+    public static let zero = DirectionCounts(clientToServer: 0, serverToClient: 0)
 
     public init(clientToServer: UInt64, serverToClient: UInt64) {
         self.clientToServer = clientToServer
@@ -16,10 +18,10 @@ public struct DirectionCounts: Sendable, Equatable, ExpressibleByArrayLiteral {
         self.init(clientToServer: counts[0], serverToClient: counts[1])
     }
 
-    /// The count of the direction whose `rawValue` is `index` (0 or 1).
-    public subscript(index: Int) -> UInt64 {
-        get { index == 0 ? clientToServer : serverToClient }
-        set { if index == 0 { clientToServer = newValue } else { serverToClient = newValue } }
+    /// The count of what `direction` carried.
+    public subscript(direction: Direction) -> UInt64 {
+        get { direction == .clientToServer ? clientToServer : serverToClient }
+        set { if direction == .clientToServer { clientToServer = newValue } else { serverToClient = newValue } }
     }
 
     /// The same counts with the roles swapped (the guessed TCP client was the SMTP server).

@@ -32,9 +32,8 @@ public final class TCPConnection {
     public internal(set) var lastFrame: UInt64
     public internal(set) var lastTimestamp: CaptureTimestamp
     public internal(set) var packets: UInt64 = 0
-    /// Per direction (client to server first), as plain fields: counted on every packet, where
-    /// an array would be checked for uniqueness each time (and cost two allocations).
-    var packetsBySide: (UInt64, UInt64) = (0, 0)
+    /// Packets per direction.
+    var packetsBySide = DirectionCounts.zero
     /// Payload bytes seen on the wire (including retransmissions), both directions.
     public internal(set) var payloadBytes: UInt64 = 0
     /// Free for the consumer: an index into its own per-connection storage.
@@ -57,7 +56,7 @@ public final class TCPConnection {
     var resetSeen: TCPConnectionSummary.Reset? = nil
     var ignoredResets = 0
     var gaps: [TCPConnectionSummary.Gap] = []
-    var bytesAfterPeerFIN: (UInt64, UInt64) = (0, 0)
+    var bytesAfterPeerFIN = DirectionCounts.zero
     var events: [TCPConnectionSummary.Event] = []
     var eventsNotKept = 0
 
@@ -118,10 +117,8 @@ public final class TCPConnection {
             connectionID: id, client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame,
             firstTimestamp: firstTimestamp, lastTimestamp: lastTimestamp, midstream: startedMidstream,
             handshakeCompleted: handshakeCompleted, closeReason: closeReason, fins: fins, reset: resetSeen,
-            ignoredResets: ignoredResets, gaps: gaps,
-            bytesAfterPeerFIN: DirectionCounts(clientToServer: bytesAfterPeerFIN.0, serverToClient: bytesAfterPeerFIN.1),
-            counters: counters, events: events, eventsNotKept: eventsNotKept,
-            packetsBySide: DirectionCounts(clientToServer: packetsBySide.0, serverToClient: packetsBySide.1))
+            ignoredResets: ignoredResets, gaps: gaps, bytesAfterPeerFIN: bytesAfterPeerFIN,
+            counters: counters, events: events, eventsNotKept: eventsNotKept, packetsBySide: packetsBySide)
     }
 
     public var counters: ReassemblyCounters {

@@ -95,15 +95,15 @@ public struct TCPConnectionSummary: Sendable, Equatable {
     /// Out-of-window RSTs that were ignored.
     public var ignoredResets: Int
     public var gaps: [Gap]
-    /// Payload octets each side sent after the other side's FIN (indexed by `Direction.rawValue`
-    /// of the sender): bytes a half-open connection kept carrying.
+    /// Payload octets each side sent after the other side's FIN (by the sender's direction):
+    /// bytes a half-open connection kept carrying.
     public var bytesAfterPeerFIN: DirectionCounts
     public var counters: ReassemblyCounters
     /// The first TCP events, for transcripts (bounded: `eventsNotKept` counts the rest).
     public var events: [Event] = []
     public var eventsNotKept = 0
 
-    /// Packets captured from each side (indexed by `Direction.rawValue` of the sender).
+    /// Packets captured from each side (by the sender's direction).
     public var packetsBySide: DirectionCounts
 
     /// One side finished and the other neither closed nor reset — and the other side was seen
@@ -114,6 +114,6 @@ public struct TCPConnectionSummary: Sendable, Equatable {
         case .captureEnd, .idleTimeout, .evicted: break
         default: return false
         }
-        return packetsBySide[fins[0].side.reversed.rawValue] > 0
+        return packetsBySide[fins[0].side.reversed] > 0
     }
 }

@@ -198,7 +198,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
         connection.lastFrame = segment.frameNumber
         connection.lastTimestamp = segment.timestamp
         connection.packets += 1
-        if direction == .clientToServer { connection.packetsBySide.0 += 1 } else { connection.packetsBySide.1 += 1 }
+        connection.packetsBySide[direction] += 1
         connection.payloadBytes += UInt64(segment.payload.count + segment.missingPayloadLength)
 
         if flags.contains(.syn) {
@@ -314,11 +314,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     @inline(__always)
     private func noteData(_ count: Int, from direction: Direction, on connection: TCPConnection) {
         if !connection.fins.isEmpty, connection.fins.contains(where: { $0.side != direction }) {
-            if direction == .clientToServer {
-                connection.bytesAfterPeerFIN.0 += UInt64(count)
-            } else {
-                connection.bytesAfterPeerFIN.1 += UInt64(count)
-            }
+            connection.bytesAfterPeerFIN[direction] += UInt64(count)
         }
     }
 
