@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "SMTPTraceFindings",
-            dependencies: ["CByteScan", "SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP"],
+            dependencies: ["SMTPTraceCapture", "SMTPTracePackets", "SMTPTraceTCP", "SMTPTraceSMTP"],
             swiftSettings: hotPath
         ),
         .target(

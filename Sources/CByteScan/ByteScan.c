@@ -38,9 +38,17 @@ static inline __attribute__((target("avx512f,avx512bw"))) block_masks masks_avx5
 }
 #endif
 
+// The mask of CR and LF octets in block[0..<64] (bit i: octet i), an octet at a time: for
+// processors without SSE2, and level 0 (which the tests run on every processor).
+static inline uint64_t line_ends_in_block_scalar(const uint8_t *block) {
+    uint64_t mask = 0;
+    for (int i = 0; i < 64; i++) mask |= (uint64_t)(block[i] == '\r' || block[i] == '\n') << i;
+    return mask;
+}
+
 #if defined(__SSE2__)
-// The mask of CR and LF octets in block[0..<64] (bit i: octet i).
-static inline uint64_t line_ends_in_block(const uint8_t *block) {
+// The same mask sixteen octets a step.
+static inline uint64_t line_ends_in_block_sse2(const uint8_t *block) {
     const __m128i cr = _mm_set1_epi8('\r');
     const __m128i lf = _mm_set1_epi8('\n');
     uint64_t mask = 0;
@@ -51,20 +59,21 @@ static inline uint64_t line_ends_in_block(const uint8_t *block) {
     }
     return mask;
 }
-#else
-static inline uint64_t line_ends_in_block(const uint8_t *block) {
-    uint64_t mask = 0;
-    for (int i = 0; i < 64; i++) mask |= (uint64_t)(block[i] == '\r' || block[i] == '\n') << i;
-    return mask;
-}
 #endif
+
+static inline uint64_t line_ends_in_block(const uint8_t *block, int scalar) {
+#if defined(__SSE2__)
+    if (!scalar) return line_ends_in_block_sse2(block);
+#endif
+    return line_ends_in_block_scalar(block);
+}
 
 // The rule a line at a time, from `found` (whole plain lines already counted; the next one
 // starts at found.octets) to the first line that is not plain or that `count` cuts: what the
 // block loop below leaves, the last partial block of a segment and a block where something
-// needs attention. Sixty-four octets a step from the line's start.
+// needs attention. Sixty-four octets a step from the line's start (`scalar`: without SSE2).
 static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, size_t max_length,
-                                            byte_scan_body_lines found) {
+                                            byte_scan_body_lines found, int scalar) {
     size_t line_start = found.octets;
     if (line_start >= count || bytes[line_start] == '.') return found;
     size_t block = line_start;
@@ -73,11 +82,11 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
         if (block + 64 <= count) {
             // Ahead of the scan: the packet's later lines are often not in the cache yet.
             if (block + 320 <= count) __builtin_prefetch(bytes + block + 256, 0, 3);
-            ends = line_ends_in_block(bytes + block);
+            ends = line_ends_in_block(bytes + block, scalar);
         } else if (count >= 64) {
             // The tail: the last sixty-four octets, shifted so that bit 0 is the octet at
             // `block` (those before it were seen by the block before).
-            ends = line_ends_in_block(bytes + count - 64) >> (block - (count - 64));
+            ends = line_ends_in_block(bytes + count - 64, scalar) >> (block - (count - 64));
         } else {
             ends = 0;
             for (size_t i = block; i < count; i++) ends |= (uint64_t)(bytes[i] == '\r' || bytes[i] == '\n') << (i - block);
@@ -112,7 +121,9 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
 // line they are in.
 #define BYTE_SCAN_BLOCKS(masks)                                                                  \
     byte_scan_body_lines found = {0, 0};                                                         \
-    if (max_length < 64) return finish_by_lines(bytes, count, max_length, found);                \
+    if (max_length < 64) return finish_by_lines(bytes, count, max_length, found, 0);             \
+    /* Beyond any buffer's size, and `max_length + 1` below cannot wrap. */                       \
+    if (max_length > SIZE_MAX / 2) max_length = SIZE_MAX / 2;                                    \
     size_t block = 0;                                                                            \
     uint64_t cr_carry = 0, lf_carry = 1; /* the first line starts at octet 0 */                  \
     size_t since_lf = 0;                 /* octets of the current line in earlier blocks */      \
@@ -134,7 +145,7 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
         lf_carry = m.lf >> 63;                                                                   \
         block += 64;                                                                             \
     }                                                                                            \
-    return finish_by_lines(bytes, count, max_length, found);
+    return finish_by_lines(bytes, count, max_length, found, 0);
 
 #if BYTE_SCAN_X86
 static __attribute__((target("avx2,bmi,lzcnt,popcnt"))) byte_scan_body_lines scan_avx2(const uint8_t *bytes, size_t count, size_t max_length) {
@@ -185,7 +196,8 @@ byte_scan_body_lines byte_scan_plain_body_lines_at_level(int level, const uint8_
     case 3: return scan_avx512(bytes, count, max_length);
     case 2: return scan_avx2(bytes, count, max_length);
 #endif
-    default: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0});
+    case 1: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0}, 0);
+    default: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0}, 1);
     }
 }
 

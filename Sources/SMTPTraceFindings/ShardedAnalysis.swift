@@ -1,4 +1,3 @@
-import CByteScan
 import Foundation
 import SMTPTraceCapture
 import SMTPTracePackets
@@ -207,8 +206,9 @@ public final class ShardedAnalysis {
     /// Sessions found so far (for progress).
     public var sessionsSoFar: Int { merge.sessionsSoFar }
 
-    /// How far ahead of the segment being analysed a shard asks for its block's payloads.
-    static let prefetchDistance = 4096
+    /// How far ahead of the segment being analysed a shard asks for its block's payloads (from
+    /// the segment's own start: it and about three full-sized ones after it).
+    static let prefetchDistance = 6144
 
     /// A shard's thread: its analyzer takes the blocks in order and sends back what it found.
     private static func work(shard: Int, configuration: AnalyzerConfiguration, file: CaptureFileBytes?,
@@ -229,18 +229,12 @@ public final class ShardedAnalysis {
             channel.condition.unlock()
             // The payloads lie one after the other in the block, copied there by the reading
             // thread on another core: asked for a few kilobytes ahead of the segment analysed.
-            var prefetchedUpTo = 0
+            var readAhead = ReadAhead(distance: Self.prefetchDistance)
             for item in block.items {
                 switch item {
                 case .segment(let segment):
                     if let base = segment.payload.baseAddress {
-                        let offset = base - UnsafeRawPointer(block.storage)
-                        let end = min(offset + segment.payload.count + Self.prefetchDistance, block.used)
-                        let start = max(prefetchedUpTo, offset)
-                        if end > start {
-                            byte_scan_prefetch(UnsafeRawPointer(block.storage) + start, end - start)
-                            prefetchedUpTo = end
-                        }
+                        readAhead.advance(to: base - UnsafeRawPointer(block.storage), in: block.storage, from: 0, to: block.used)
                     }
                     analyzer.process(shardSegment: segment)
                 case .sweep(let now, let frame): analyzer.sweep(now: now, atFrame: frame)
@@ -257,11 +251,13 @@ public final class ShardedAnalysis {
             channel.condition.unlock()
             outbox.condition.lock()
             outbox.events.append((shard, found, orders, watermark))
+            // Let go of the lists before the merge can take them: shared, they would be copied
+            // there, every record with them.
+            found.removeAll(keepingCapacity: true)
+            orders.removeAll(keepingCapacity: true)
             if let result { outbox.finished[shard] = result }
             outbox.condition.signal()
             outbox.condition.unlock()
-            found.removeAll(keepingCapacity: true)
-            orders.removeAll(keepingCapacity: true)
             if last { return }
         }
     }

@@ -1,7 +1,7 @@
 /// Two counts of a connection, one per direction of sending (client to server first), held
 /// inline: counted on every packet, where a list would be checked for uniqueness each time, and
 /// copied into every connection summary, where a list of two cost an allocation.
-public struct DirectionCounts: Sendable, Equatable, ExpressibleByArrayLiteral {
+public struct DirectionCounts: Sendable, Equatable {
     public var clientToServer: UInt64
     public var serverToClient: UInt64
 
@@ -10,12 +10,6 @@ public struct DirectionCounts: Sendable, Equatable, ExpressibleByArrayLiteral {
     public init(clientToServer: UInt64, serverToClient: UInt64) {
         self.clientToServer = clientToServer
         self.serverToClient = serverToClient
-    }
-
-    /// `[client to server, server to client]`.
-    public init(arrayLiteral counts: UInt64...) {
-        precondition(counts.count == 2, "one count per direction")
-        self.init(clientToServer: counts[0], serverToClient: counts[1])
     }
 
     /// The count of what `direction` carried.

@@ -15,7 +15,7 @@ struct TCPCaptureTests {
         var reset: (Direction, UInt64)?
         var gaps: [(Direction, UInt64, Int)]
         var midstream: Bool
-        var bytesAfterFIN: DirectionCounts
+        var bytesAfterFIN: [UInt64]
         var findings: [String]
         var testDescription: String { path }
     }
@@ -66,7 +66,7 @@ struct TCPCaptureTests {
         #expect(tcp.gaps.map(\.frame) == c.gaps.map(\.1))
         #expect(tcp.gaps.map(\.missingBytes) == c.gaps.map(\.2))
         #expect(tcp.midstream == c.midstream)
-        #expect(tcp.bytesAfterPeerFIN == c.bytesAfterFIN)
+        #expect([tcp.bytesAfterPeerFIN.clientToServer, tcp.bytesAfterPeerFIN.serverToClient] == c.bytesAfterFIN)
         let tcpFindings = result.findings.filter { $0.session == session.id && $0.kind.id.hasPrefix("tcp.") }
         #expect(tcpFindings.map { "\($0.kind.id)@\($0.frame)" } == c.findings)
     }

@@ -240,7 +240,7 @@ struct TCPReassemblerTests {
         r.finish()
         let summary = try #require(c.summaries.first)
         #expect(summary.fins == [.init(side: .serverToClient, frame: 4, timestamp: summary.fins[0].timestamp)])
-        #expect(summary.bytesAfterPeerFIN == [21, 0])
+        #expect(summary.bytesAfterPeerFIN == DirectionCounts(clientToServer: 21, serverToClient: 0))
         #expect(summary.closeReason == .captureEnd)
         #expect(summary.isHalfOpen)
         #expect(summary.lastTimestamp.seconds(since: summary.fins[0].timestamp) == 5)
