@@ -73,9 +73,7 @@ public final class JSONWriter {
     /// (a session record writes about 170 of them).
     @inline(__always)
     public func key(_ name: StaticString) {
-        appendQuoted(name, reserving: 1)
-        storage[count] = UInt8(ascii: ":")
-        count &+= 1
+        appendQuoted(name, then: UInt8(ascii: ":"))
     }
 
     /// A key that is data (a reply code, a finding id), escaped like any string.
@@ -106,7 +104,8 @@ public final class JSONWriter {
 
     public func int<T: BinaryInteger>(_ value: T) {
         appendDecimal(value)
-        endValue()
+        storage[count] = UInt8(ascii: ",")  // room left by `appendDecimal`
+        count &+= 1
     }
 
     public func int<T: BinaryInteger>(_ value: T?) {
@@ -152,9 +151,7 @@ public final class JSONWriter {
     /// A string the schema itself defines (a record type, a label): ASCII with nothing to
     /// escape, so copied without the check wire text gets.
     public func constant(_ text: StaticString) {
-        appendQuoted(text, reserving: 1)
-        storage[count] = UInt8(ascii: ",")
-        count &+= 1
+        appendQuoted(text, then: UInt8(ascii: ","))
     }
 
     /// An IP address as a string (IPv4 formatted in place: one per endpoint of every record).
@@ -286,8 +283,9 @@ public final class JSONWriter {
     private func close(_ bracket: UInt8) {
         takeBackComma()
         reserve(2)
-        storage[count] = bracket
-        storage[count &+ 1] = UInt8(ascii: ",")
+        let at = storage + count
+        at[0] = bracket
+        at[1] = UInt8(ascii: ",")
         count &+= 2
     }
 
@@ -302,23 +300,29 @@ public final class JSONWriter {
         if count > 0 && storage[count &- 1] == UInt8(ascii: ",") { count &-= 1 }
     }
 
-    /// `"text"` for schema-defined ASCII (no escaping), with room for `extra` octets after it.
+    /// `"text"` for schema-defined ASCII (no escaping) and the octet after it. Written through
+    /// one local pointer: through `storage[count]` each store made the compiler load both
+    /// fields again (the stores might have changed them), a third of a key's instructions.
     @inline(__always)
-    private func appendQuoted(_ text: StaticString, reserving extra: Int) {
+    private func appendQuoted(_ text: StaticString, then last: UInt8) {
         let length = text.utf8CodeUnitCount
-        reserve(length &+ 2 &+ extra)
-        storage[count] = UInt8(ascii: "\"")
-        (storage + (count &+ 1)).update(from: text.utf8Start, count: length)
-        storage[count &+ 1 &+ length] = UInt8(ascii: "\"")
-        count &+= length &+ 2
+        reserve(length &+ 3)
+        let at = storage + count
+        at[0] = UInt8(ascii: "\"")
+        UnsafeMutableRawPointer(at + 1).copyMemory(from: text.utf8Start, byteCount: length)
+        at[length &+ 1] = UInt8(ascii: "\"")
+        at[length &+ 2] = last
+        count &+= length &+ 3
     }
 
     private func appendLiteral(_ text: StaticString) {
         text.withUTF8Buffer { appendBuffer($0) }
     }
 
+    /// The digits, with room reserved for one octet more after them.
     private func appendDecimal<T: BinaryInteger>(_ value: T) {
-        reserve(21)
+        reserve(22)
+        let storage = self.storage  // one load (stores through it could change the field)
         if value < 0 {
             storage[count] = UInt8(ascii: "-")
             count &+= 1
@@ -371,9 +375,10 @@ public final class JSONWriter {
             guard let base = utf8.baseAddress else { return false }
             guard byte_scan_is_plain_json_text(base, utf8.count) else { return false }
             reserve(utf8.count + 2)
-            storage[count] = UInt8(ascii: "\"")
-            (storage + count + 1).update(from: base, count: utf8.count)
-            storage[count + 1 + utf8.count] = UInt8(ascii: "\"")
+            let at = storage + count
+            at[0] = UInt8(ascii: "\"")
+            UnsafeMutableRawPointer(at + 1).copyMemory(from: base, byteCount: utf8.count)
+            at[utf8.count + 1] = UInt8(ascii: "\"")
             count += utf8.count + 2
             return true
         }
