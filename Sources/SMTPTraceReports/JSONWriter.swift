@@ -52,7 +52,7 @@ public final class JSONWriter {
     /// The bytes written, without the comma that follows a last top-level value (a value never
     /// ends in a comma of its own: strings end in a quote).
     private var writtenCount: Int {
-        count > 0 && storage[count &- 1] == UInt8(ascii: ",") ? count &- 1 : count
+        endsInComma ? count &- 1 : count
     }
 
     // MARK: Structure
@@ -78,8 +78,7 @@ public final class JSONWriter {
 
     /// A key that is data (a reply code, a finding id), escaped like any string.
     public func dataKey(_ name: String) {
-        appendEscaped(name)
-        appendByte(UInt8(ascii: ":"))
+        appendEscaped(name, then: UInt8(ascii: ":"))
     }
 
     /// A key that is a number (a reply code): `"250":`.
@@ -144,8 +143,7 @@ public final class JSONWriter {
     }
 
     public func string(_ text: String) {
-        appendEscaped(text)
-        endValue()
+        appendEscaped(text, then: UInt8(ascii: ","))
     }
 
     /// A string the schema itself defines (a record type, a label): ASCII with nothing to
@@ -297,7 +295,13 @@ public final class JSONWriter {
 
     @inline(__always)
     private func takeBackComma() {
-        if count > 0 && storage[count &- 1] == UInt8(ascii: ",") { count &-= 1 }
+        if endsInComma { count &-= 1 }
+    }
+
+    /// Whether the last octet written is the comma after a value.
+    @inline(__always)
+    private var endsInComma: Bool {
+        count > 0 && storage[count &- 1] == UInt8(ascii: ",")
     }
 
     /// `"text"` for schema-defined ASCII (no escaping) and the octet after it. Written through
@@ -305,11 +309,16 @@ public final class JSONWriter {
     /// fields again (the stores might have changed them), a third of a key's instructions.
     @inline(__always)
     private func appendQuoted(_ text: StaticString, then last: UInt8) {
-        let length = text.utf8CodeUnitCount
+        appendQuoted(text.utf8Start, count: text.utf8CodeUnitCount, then: last)
+    }
+
+    /// `"octets"` as they are (checked or schema-defined) and the octet after it.
+    @inline(__always)
+    private func appendQuoted(_ octets: UnsafePointer<UInt8>, count length: Int, then last: UInt8) {
         reserve(length &+ 3)
         let at = storage + count
         at[0] = UInt8(ascii: "\"")
-        UnsafeMutableRawPointer(at + 1).copyMemory(from: text.utf8Start, byteCount: length)
+        UnsafeMutableRawPointer(at + 1).copyMemory(from: octets, byteCount: length)
         at[length &+ 1] = UInt8(ascii: "\"")
         at[length &+ 2] = last
         count &+= length &+ 3
@@ -366,20 +375,15 @@ public final class JSONWriter {
     private static let digitPairs: StaticString =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
-    /// `text` as a JSON string literal: `"` and `\` escaped, every C0 control, DEL, C1
-    /// control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or its short form.
-    /// Text with nothing to escape — nearly all of it — is copied in one append.
-    private func appendEscaped(_ text: String) {
+    /// `text` as a JSON string literal, then `last` (`,` or `:`): `"` and `\` escaped, every C0
+    /// control, DEL, C1 control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or
+    /// its short form. Text with nothing to escape — nearly all of it — is copied in one append.
+    private func appendEscaped(_ text: String, then last: UInt8) {
         // Printable ASCII, the usual case, straight from the string's own storage.
         let copied = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
             guard let base = utf8.baseAddress else { return false }
             guard byte_scan_is_plain_json_text(base, utf8.count) else { return false }
-            reserve(utf8.count + 2)
-            let at = storage + count
-            at[0] = UInt8(ascii: "\"")
-            UnsafeMutableRawPointer(at + 1).copyMemory(from: base, byteCount: utf8.count)
-            at[utf8.count + 1] = UInt8(ascii: "\"")
-            count += utf8.count + 2
+            appendQuoted(base, count: utf8.count, then: last)
             return true
         }
         if copied == true { return }
@@ -408,7 +412,10 @@ public final class JSONWriter {
                 }
             }
         }
-        appendByte(UInt8(ascii: "\""))
+        reserve(2)
+        storage[count] = UInt8(ascii: "\"")
+        storage[count &+ 1] = last
+        count &+= 2
     }
 
     /// Whether the octets can be copied as they are: printable ASCII other than `"` and `\` —
