@@ -5,8 +5,12 @@
 SWIFT ?= swift
 # Release builds optimise across the whole program at link time (the stages are separate
 # modules; the per-packet path crosses all of them): 6% fewer instructions, 5-8% less time on
-# the 1 GiB benchmark. The first build takes about a minute longer.
-RELEASE = -c release --experimental-lto-mode=full
+# the 1 GiB benchmark. The first build takes about a minute longer. The Swift runtime and
+# Foundation are linked in statically: no dynamic relocations or conformance tables of a
+# dozen shared libraries to load at start (11.5 -> 7 ms a run), direct calls to the
+# reference-counting functions instead of calls through the PLT, and 6 MiB less resident
+# memory; 2-3% less time on the 1 GiB benchmark.
+RELEASE = -c release --experimental-lto-mode=full --static-swift-stdlib
 CAPTURE ?= Fixtures/founding-reply-during-data.pcap
 
 .PHONY: run test build deps clean

@@ -15,9 +15,9 @@
 #
 # What it does, with no network and every command under a time limit (coreutils `timeout`):
 #   1. builds Benchmarks/generate.c and Benchmarks/floor.c with cc -O2 into Benchmarks/out/, and
-#      smtp-trace with `swift build -c release --experimental-lto-mode=full --product smtp-trace
-#      --scratch-path .build-bench` (never .build, which belongs to whoever develops in this tree;
-#      link-time optimisation as `make build` does);
+#      smtp-trace with `swift build -c release --experimental-lto-mode=full --static-swift-stdlib
+#      --product smtp-trace --scratch-path .build-bench` (never .build, which belongs to whoever
+#      develops in this tree; link-time optimisation and the static runtime as `make build`);
 #   2. per size, generates Benchmarks/out/bench-<size>.pcap (+ .truth.json) with the seed, unless
 #      it exists from the same seed and the same generate.c (recorded in bench-<size>.pcap.seed),
 #      and puts it into the page cache as a read from disk leaves it (`read_from_disk`: its pages
@@ -149,7 +149,7 @@ if [[ -n ${SMTP_TRACE_BIN:-} ]]; then
 else
     command -v swift > /dev/null || die "swift is not on PATH"
     # --skip-update: use the dependencies already checked out in .build-bench (no network).
-    BUILD=(swift build -c release --experimental-lto-mode=full --product smtp-trace --scratch-path "$SCRATCH" --skip-update)
+    BUILD=(swift build -c release --experimental-lto-mode=full --static-swift-stdlib --product smtp-trace --scratch-path "$SCRATCH" --skip-update)
     echo "${BUILD[*]}  (log: $OUT/build.log; the first build takes a few minutes)"
     start=$SECONDS
     if ! timeout 1800 "${BUILD[@]}" > "$OUT/build.log" 2>&1; then
