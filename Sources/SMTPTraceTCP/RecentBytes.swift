@@ -85,6 +85,8 @@ public struct RecentBytes {
             startSequence = sequence &+ UInt32(truncatingIfNeeded: drop)
         }
         if count + run.length > limit { forget(count + run.length - limit) }
+        // Room for a few segments in flight at once, instead of growing by one, two, four.
+        if runs.capacity == 0 { runs.reserveCapacity(8) }
         runs.append(run)
         count += run.length
     }

@@ -95,6 +95,11 @@ public final class TCPConnection {
         self.lastTimestamp = timestamp
         self.toServer = HalfStream(direction: .clientToServer, recentLimit: recentLimit, file: file)
         self.toClient = HalfStream(direction: .serverToClient, recentLimit: recentLimit, file: file)
+        // Room for what most connections log (SYN, SYN-ACK and the two FINs) and keep (two
+        // FINs) from the start: grown one at a time, the two lists were reallocated three times
+        // per connection.
+        events.reserveCapacity(4)
+        fins.reserveCapacity(2)
     }
 
     /// The reassembly state of one direction (a copy: for tests and reports, not per packet).
