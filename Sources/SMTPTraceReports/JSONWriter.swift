@@ -378,6 +378,15 @@ public final class JSONWriter {
     /// `text` as a JSON string literal, then `last` (`,` or `:`): `"` and `\` escaped, every C0
     /// control, DEL, C1 control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or
     /// its short form. Text with nothing to escape — nearly all of it — is copied in one append.
+    ///
+    /// Declared to release nothing (`@_effects(releasenone)`), which holds: it frees only the
+    /// writer's raw buffer and temporaries it made itself, never an object its caller holds.
+    /// Without the declaration every string read where it lies (a record's commands, replies,
+    /// lists) was retained and released around the call, in case the writer's stores freed it:
+    /// 25 pairs of atomic operations per session (callgrind, 20 MB file: 109.58 M -> 108.73 M
+    /// instructions). Whoever makes this function release an object it did not retain itself
+    /// must remove the declaration.
+    @_effects(releasenone)
     private func appendEscaped(_ text: String, then last: UInt8) {
         // Printable ASCII, the usual case, straight from the string's own storage.
         let copied = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
