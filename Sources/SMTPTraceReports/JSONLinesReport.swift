@@ -211,6 +211,10 @@ public enum JSONLinesReport {
         out.endObject()
     }
 
+    /// Declared to release nothing it did not retain itself (see `JSONWriter.appendEscaped`):
+    /// the session record's transactions are then written where they lie, not copied (and
+    /// each of their strings and lists retained and released) first.
+    @_effects(releasenone)
     static func transaction(_ t: TransactionRecord, to out: JSONWriter) {
         out.beginObject()
         out.key("mail_from"); out.string(t.mailFrom)

@@ -379,7 +379,8 @@ public final class JSONWriter {
     /// control, DEL, C1 control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or
     /// its short form. Text with nothing to escape — nearly all of it — is copied in one append.
     ///
-    /// Declared to release nothing (`@_effects(releasenone)`), which holds: it frees only the
+    /// Declared to release nothing (`@_effects(releasenone)`, as the standard library declares
+    /// functions whose own retains and releases balance), which holds: it frees only the
     /// writer's raw buffer and temporaries it made itself, never an object its caller holds.
     /// Without the declaration every string read where it lies (a record's commands, replies,
     /// lists) was retained and released around the call, in case the writer's stores freed it:
