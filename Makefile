@@ -9,7 +9,7 @@ SWIFT ?= swift
 # Foundation are linked in statically: the executable runs on a machine without the Swift
 # toolchain (it needs only libc, libstdc++, libpcap and libjemalloc), starts in 7 ms instead
 # of 11.5 (no relocations and conformance tables of a dozen shared libraries to load) and
-# holds 6 MiB less resident memory; it is 78 MB instead of 8 (ICU's data inside). The time
+# holds 4-6 MiB less resident memory; it is 78 MB instead of 8 (ICU's data inside). The time
 # on the 1 GiB benchmark is the same within the noise.
 RELEASE = -c release --experimental-lto-mode=full --static-swift-stdlib
 CAPTURE ?= Fixtures/founding-reply-during-data.pcap

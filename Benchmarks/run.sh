@@ -219,7 +219,7 @@ GEN_SHA=$(sha256sum Benchmarks/generate.c | cut -c1-16)
 # dropping the files' pages and reading them once makes the figures independent of the files'
 # history (DONTNEED drops clean pages only, hence the fsync first).
 read_from_disk() {
-    python3 - "$@" <<'PY'
+    timeout 600 python3 - "$@" <<'PY'
 import os, sys
 for path in sys.argv[1:]:
     fd = os.open(path, os.O_RDONLY)
@@ -227,7 +227,7 @@ for path in sys.argv[1:]:
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     os.close(fd)
 PY
-    cat "$@" > /dev/null
+    timeout 600 cat "$@" > /dev/null
 }
 
 generate() {

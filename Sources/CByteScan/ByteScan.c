@@ -71,7 +71,8 @@ static inline uint64_t line_ends_in_block(const uint8_t *block, int scalar) {
 // The rule a line at a time, from `found` (whole plain lines already counted; the next one
 // starts at found.octets) to the first line that is not plain or that `count` cuts: what the
 // block loop below leaves, the last partial block of a segment and a block where something
-// needs attention. Sixty-four octets a step from the line's start (`scalar`: without SSE2).
+// needs attention. Sixty-four octets a step from the line's start (`scalar`: an octet at a time,
+// with or without SSE2: level 0).
 static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, size_t max_length,
                                             byte_scan_body_lines found, int scalar) {
     size_t line_start = found.octets;

@@ -22,6 +22,8 @@ public struct ReadAhead {
         let start = max(askedUpTo, position)
         guard end > start else { return }
         byte_scan_prefetch(base + (start - bufferStart), end - start)
-        askedUpTo = end
+        // Up to the end of the last line asked for (whole lines from `start`), so that the next
+        // call does not ask for that line again.
+        askedUpTo = start + ((end - start + 63) & ~63)
     }
 }

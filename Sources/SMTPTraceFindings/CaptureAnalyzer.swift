@@ -207,19 +207,19 @@ public final class CaptureAnalyzer {
         smtp.connectionEndedWithoutSession = { [unowned self] summary in
             let findings = TCPRules.evaluate(summary, session: nil, close: nil, liveCapture: configuration.smtp.liveCapture)
             if let shardOutput = self.shardOutput {
-                shardOutput(.connectionEnded(self.order(firstFrame: summary.firstFrame), findings))
+                shardOutput(self.order(firstFrame: summary.firstFrame), .connectionEnded(findings))
                 return
             }
             collector.endConnection(findings: findings)
         }
         smtp.sessionStarted = { [unowned self] id, firstFrame in
-            self.shardOutput?(.sessionStarted(self.order(firstFrame: firstFrame), localID: id))
+            self.shardOutput?(self.order(firstFrame: firstFrame), .sessionStarted(localID: id))
         }
         smtp.sessionEnded = { [unowned self] record in
             if let shardOutput = self.shardOutput {
                 // A shard's sessions are judged by the merge, once numbered for the capture.
                 let order = self.order(firstFrame: record.firstFrame)
-                shardOutput(.sessionEnded(order, consume record))
+                shardOutput(order, .sessionEnded(consume record))
                 return
             }
             collector.end(record, findings: SessionRules.evaluate(record, liveCapture: configuration.smtp.liveCapture))
@@ -230,7 +230,7 @@ public final class CaptureAnalyzer {
 
     /// Set by `makeShard`: sessions and findings go to the merge, in this shard's order, instead
     /// of being collected here.
-    private var shardOutput: ((consuming ShardEvent) -> Void)?
+    private var shardOutput: ((EventOrder, consuming ShardEvent) -> Void)?
     /// What is being processed: a frame (phase 1) or a sweep at a frame (phase 0).
     private var trigger = (frame: UInt64(0), phase: UInt8(1))
     private var sequenceInFrame: UInt64 = 0
@@ -245,7 +245,7 @@ public final class CaptureAnalyzer {
     /// several analyzers: it is given only its connections' segments (`process(shardSegment:)`),
     /// sweeps for idle connections when told (`sweep(now:atFrame:)`), and hands every session
     /// and finding to `output` with its place in the capture, for `ShardMerge`.
-    public func makeShard(output: @escaping (consuming ShardEvent) -> Void) {
+    public func makeShard(output: @escaping (EventOrder, consuming ShardEvent) -> Void) {
         shardOutput = output
         tcp.sweepsOnItsOwn = false
     }

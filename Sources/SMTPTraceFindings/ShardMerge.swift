@@ -26,20 +26,16 @@ public struct EventOrder: Comparable, Sendable {
     }
 }
 
-/// What one shard's analyzer hands to the merge, in its own order. Session ids are the
-/// shard's own until the merge numbers them for the whole capture; a session's findings are
-/// made by the merge, after numbering (the rules read the record only).
+/// What one shard's analyzer hands to the merge, in its own order, each with its
+/// `EventOrder` beside it (kept apart: the merge compares orders without reading the events,
+/// whose records a read would copy). Session ids are the shard's own until the merge numbers
+/// them for the whole capture; a session's findings are made by the merge, after numbering
+/// (the rules read the record only).
 public enum ShardEvent: Sendable {
-    case sessionStarted(EventOrder, localID: Int)
-    case sessionEnded(EventOrder, SMTPSessionRecord)
+    case sessionStarted(localID: Int)
+    case sessionEnded(SMTPSessionRecord)
     /// The findings of a connection on an SMTP port that carried no SMTP.
-    case connectionEnded(EventOrder, [Finding])
-
-    var order: EventOrder {
-        switch self {
-        case .sessionStarted(let o, _), .sessionEnded(let o, _), .connectionEnded(let o, _): o
-        }
-    }
+    case connectionEnded([Finding])
 }
 
 /// Puts the events of several shards back into one capture's order and numbers the sessions
@@ -104,7 +100,7 @@ public final class ShardMerge {
     public func emitReady() {
         while let shard = nextReady() {
             // Moved out of the queue (an empty event left in its place), not copied.
-            var event = ShardEvent.connectionEnded(orders[shard][heads[shard]], [])
+            var event = ShardEvent.connectionEnded([])
             swap(&event, &queues[shard][heads[shard]])
             heads[shard] += 1
             emit(consume event, from: shard)
@@ -133,16 +129,16 @@ public final class ShardMerge {
 
     private func emit(_ event: consuming ShardEvent, from shard: Int) {
         switch consume event {
-        case .sessionStarted(_, let localID):
+        case .sessionStarted(let localID):
             sessionsStarted += 1
             globalIDs[shard][localID] = sessionsStarted
-        case .sessionEnded(_, let ended):
+        case .sessionEnded(let ended):
             var record = consume ended
             record.id = globalIDs[shard].removeValue(forKey: record.id) ?? 0
             // The rules run here, on the merging thread, which has time to spare while the
             // shards analyse; numbered first, their findings carry the capture-wide id.
             collector.end(record, findings: SessionRules.evaluate(record, liveCapture: liveCapture))
-        case .connectionEnded(_, let findings):
+        case .connectionEnded(let findings):
             collector.endConnection(findings: findings)
         }
     }

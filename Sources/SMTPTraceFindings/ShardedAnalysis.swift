@@ -53,16 +53,15 @@ public final class ShardedAnalysis {
         }
 
         /// Copies the segment's payload in (the shard needs nothing else of the frame), the
-        /// segment then pointing at the copy; false when it does not fit.
+        /// segment then pointing at the copy (an empty one at its place in the block, not into
+        /// the reader's frame); false when it does not fit.
         func append(_ segment: TCPSegment) -> Bool {
             let length = segment.payload.count
             guard used + max(64, length) <= capacity else { return false }
             var copy = segment
-            if length > 0 {
-                let destination = storage.advanced(by: used)
-                destination.copyMemory(from: segment.payload.baseAddress!, byteCount: length)
-                copy.payload = UnsafeRawBufferPointer(start: destination, count: length)
-            }
+            let destination = storage.advanced(by: used)
+            if length > 0 { destination.copyMemory(from: segment.payload.baseAddress!, byteCount: length) }
+            copy.payload = UnsafeRawBufferPointer(start: destination, count: length)
             items.append(.segment(copy))
             // Each item counts for at least 64 octets, so that a run of bare ACKs still fills
             // a block (and the item list stays bounded).
@@ -216,10 +215,8 @@ public final class ShardedAnalysis {
         let analyzer = CaptureAnalyzer(configuration: configuration)
         analyzer.rereads(file)
         var found: [ShardEvent] = [], orders: [EventOrder] = []
-        analyzer.makeShard { event in
-            // The order read here, from the event just made: read from the merge's list, it
-            // cost a copy of each event (a retain per string of its record).
-            orders.append(event.order)
+        analyzer.makeShard { order, event in
+            orders.append(order)
             found.append(consume event)
         }
         while true {

@@ -1,10 +1,10 @@
 // Byte scans on the hot path that Swift does not compile to vector code.
 //
-// Written in C because these loops run over every octet of a capture: with SSE2 (part of
-// every x86-64) sixty-four octets are tested in a handful of instructions, with AVX2 or
-// AVX-512BW (chosen at run time) a whole 64-octet block of message body is judged without a
-// branch per line, where the Swift standard library's SIMD types were measured five times
-// slower than a plain word loop. Other processors get the same results from a scalar loop.
+// Written in C because these loops run over every octet of a capture, and the Swift standard
+// library's SIMD types were measured five times slower here than a plain word loop. With SSE2
+// (part of every x86-64) sixty-four octets are tested in a handful of instructions; with AVX2
+// or AVX-512BW (chosen at run time) a whole 64-octet block of message body is judged without
+// a branch per line. Other processors get the same results from a scalar loop.
 #ifndef C_BYTE_SCAN_H
 #define C_BYTE_SCAN_H
 
