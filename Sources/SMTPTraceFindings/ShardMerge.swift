@@ -51,11 +51,9 @@ public final class ShardMerge {
         get { collector.output }
         set { collector.output = newValue }
     }
-    private var queues: [[ShardEvent]]
-    /// The order of each queued event, beside it: comparing orders reads these, not the events
-    /// (reading an event out of its queue copies its session record, a retain per field).
-    private var orders: [[EventOrder]]
-    private var heads: [Int]
+    /// The lists of events each shard sent, oldest first, as they came; the first list's
+    /// events before its `next` have been let through.
+    private var queues: [[Arrival]]
     private var watermarks: [UInt64]
     private var globalIDs: [[Int: Int]]
     private var sessionsStarted = 0
@@ -65,63 +63,57 @@ public final class ShardMerge {
     public init(shards: Int, retention: Retention, liveCapture: Bool) {
         self.liveCapture = liveCapture
         queues = Array(repeating: [], count: shards)
-        orders = Array(repeating: [], count: shards)
-        heads = Array(repeating: 0, count: shards)
         watermarks = Array(repeating: 0, count: shards)
         globalIDs = Array(repeating: [:], count: shards)
         collector = CaptureAnalyzer.Collector(retention: retention)
     }
 
+    /// One list of events as a shard sent it.
+    private struct Arrival {
+        var events: [ShardEvent]
+        /// The order of each event, beside it: comparing orders reads these, not the events
+        /// (reading an event out of its list copies its session record, a retain per field).
+        var orders: [EventOrder]
+        /// The first event not yet let through.
+        var next = 0
+    }
+
     /// Events of `shard`, in its order, after it processed every frame up to `watermark`
     /// (`UInt64.max` once it has finished).
     /// The events are moved in, not copied (a copy of a session record retains each of its
-    /// strings and lists, and the shard made them on another core); `arrivedOrders` are their
-    /// orders, one each, in the same order.
-    public func add(_ events: consuming [ShardEvent], orders arrivedOrders: [EventOrder], from shard: Int,
+    /// strings and lists, and the shard made them on another core); `orders` are their orders,
+    /// one each, in the same order.
+    public func add(_ events: consuming [ShardEvent], orders: [EventOrder], from shard: Int,
                     processedThrough watermark: UInt64) {
-        precondition(events.count == arrivedOrders.count, "one order per event")
-        var events = events
-        if heads[shard] >= queues[shard].count {
-            // Everything before was let through (with one shard, always): the list is taken whole.
-            queues[shard] = events
-            orders[shard] = arrivedOrders
-            heads[shard] = 0
-        } else {
-            // Moved one at a time from the back of a reversed list (`popLast` moves, `append`
-            // moves what it is given).
-            events.reverse()
-            while let event = events.popLast() { queues[shard].append(event) }
-            orders[shard].append(contentsOf: arrivedOrders)
-        }
+        precondition(events.count == orders.count, "one order per event")
+        if !orders.isEmpty { queues[shard].append(Arrival(events: events, orders: orders)) }
         watermarks[shard] = max(watermarks[shard], watermark)
     }
 
     /// Lets through every event that can no longer be preceded by one still to come.
     public func emitReady() {
         while let shard = nextReady() {
-            // Moved out of the queue (an empty event left in its place), not copied.
+            // Moved out of its list (an empty event left in its place), not copied; a list
+            // let through entirely is dropped.
             var event = ShardEvent.connectionEnded([])
-            swap(&event, &queues[shard][heads[shard]])
-            heads[shard] += 1
+            let at = queues[shard][0].next
+            swap(&event, &queues[shard][0].events[at])
+            queues[shard][0].next = at + 1
+            if at + 1 == queues[shard][0].orders.count { queues[shard].removeFirst() }
             emit(consume event, from: shard)
-        }
-        for shard in queues.indices where heads[shard] > 0 && heads[shard] >= queues[shard].count / 2 {
-            queues[shard].removeFirst(heads[shard])
-            orders[shard].removeFirst(heads[shard])
-            heads[shard] = 0
         }
     }
 
     /// The shard whose next event comes first, once nothing earlier can still come.
     private func nextReady() -> Int? {
         var best: (shard: Int, order: EventOrder)? = nil
-        for shard in queues.indices where heads[shard] < orders[shard].count {
-            let order = orders[shard][heads[shard]]
+        for shard in queues.indices where !queues[shard].isEmpty {
+            let order = queues[shard][0].orders[queues[shard][0].next]
             if best == nil || order < best!.order { best = (shard, order) }
         }
         guard let best else { return nil }
         // Any shard with nothing waiting must have passed the event's frame.
-        for shard in queues.indices where heads[shard] >= orders[shard].count {
+        for shard in queues.indices where queues[shard].isEmpty {
             if watermarks[shard] < best.order.frame { return nil }
         }
         return best.shard
@@ -148,7 +140,7 @@ public final class ShardMerge {
 
     /// Whether every event of every finished shard has been let through.
     public var isDrained: Bool {
-        queues.indices.allSatisfy { heads[$0] >= queues[$0].count && watermarks[$0] == .max }
+        queues.indices.allSatisfy { queues[$0].isEmpty && watermarks[$0] == .max }
     }
 
     /// The analysis of the whole capture, once every shard has finished and been drained.

@@ -301,11 +301,9 @@ public final class ShardedAnalysis {
         // Taken out one by one (`popLast` moves), so that each list of events reaches the merge
         // unshared and is moved in there, not copied.
         arrived.reverse()
-        // Each list let through before the next is added: a drained queue takes the next list
-        // whole (with one shard, always).
         while let (shard, events, orders, watermark) = arrived.popLast() {
             merge.add(events, orders: orders, from: shard, processedThrough: watermark)
-            merge.emitReady()
         }
+        merge.emitReady()
     }
 }
