@@ -4,13 +4,22 @@ import SMTPTraceTCP
 /// The client side of the dialogue: commands, message content, held lines and the
 /// end-of-data ambiguity.
 extension SMTPConversation {
-    static let reportedHeaders: [[UInt8]] = ["date", "from", "to", "subject", "message-id"].map { Array($0.utf8) }
+    /// The header fields the record keeps.
+    enum ReportedHeader {
+        case date, from, to, subject, messageID
+    }
+
+    /// Their names in lower case.
+    static let reportedHeaders: [(name: [UInt8], field: ReportedHeader)] = [
+        (Array("date".utf8), .date), (Array("from".utf8), .from), (Array("to".utf8), .to),
+        (Array("subject".utf8), .subject), (Array("message-id".utf8), .messageID),
+    ]
 
     /// The reported header field this name is (ASCII case-insensitive), without making a
-    /// String of every other field's name.
-    static func reportedHeaderName(_ name: Slice<UnsafeBufferPointer<UInt8>>) -> String? {
-        for candidate in reportedHeaders where candidate.count == name.count {
-            if zip(candidate, name).allSatisfy({ $0 == ($1 | 0x20) }) { return String(decoding: candidate, as: UTF8.self) }
+    /// String of any field's name.
+    static func reportedHeader(named name: Slice<UnsafeBufferPointer<UInt8>>) -> ReportedHeader? {
+        for i in reportedHeaders.indices where reportedHeaders[i].name.count == name.count {
+            if zip(reportedHeaders[i].name, name).allSatisfy({ $0 == ($1 | 0x20) }) { return reportedHeaders[i].field }
         }
         return nil
     }
@@ -409,9 +418,9 @@ extension SMTPConversation {
             return
         }
         commitHeader()
-        guard let colon = bytes.firstIndex(of: 0x3A), let name = Self.reportedHeaderName(bytes[..<colon]) else { return }
+        guard let colon = bytes.firstIndex(of: 0x3A), let field = Self.reportedHeader(named: bytes[..<colon]) else { return }
         // Trimmed as octets, then decoded once.
-        currentHeader = (name, String(decoding: UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes, from: colon + 1)]), as: UTF8.self))
+        currentHeader = (field, String(decoding: UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes, from: colon + 1)]), as: UTF8.self))
     }
 
     func commitHeader() {
@@ -419,28 +428,27 @@ extension SMTPConversation {
         guard let header = currentHeader.take(), let t = currentTransaction else { return }
         // Only the five fields the record keeps are cut and decoded, each the first time it
         // appears; the headers are changed in place (a copy of them per field adds up).
-        switch header.name {
-        case "date":
+        switch header.field {
+        case .date:
             if record.transactions[t].headers.date == nil { record.transactions[t].headers.date = header.value.limited(to: 998) }
-        case "from":
+        case .from:
             if record.transactions[t].headers.from == nil {
                 record.transactions[t].headers.from = EncodedWords.decode(header.value.limited(to: 998))
             }
-        case "to":
+        case .to:
             if record.transactions[t].headers.to == nil {
                 record.transactions[t].headers.to = EncodedWords.decode(header.value.limited(to: 998))
             }
-        case "subject":
+        case .subject:
             if record.transactions[t].headers.subject == nil {
                 let raw = header.value.limited(to: 998)
                 record.transactions[t].headers.subject = EncodedWords.decode(raw)
                 record.transactions[t].headers.subjectRaw = raw
             }
-        case "message-id":
+        case .messageID:
             if record.transactions[t].headers.messageID == nil {
                 record.transactions[t].headers.messageID = header.value.limited(to: 998)
             }
-        default: break
         }
     }
 

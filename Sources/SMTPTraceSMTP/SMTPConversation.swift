@@ -95,7 +95,7 @@ public final class SMTPConversation {
     /// The terminator of the previous content line (for end-of-data ambiguity).
     var previousContentTerminator: LineTerminator = .crlf
     var headerBytes = 0
-    var currentHeader: (name: String, value: String)? = nil
+    var currentHeader: (field: ReportedHeader, value: String)? = nil
     var currentTransaction: Int? = nil
     /// The last accepted EHLO listed PIPELINING.
     var pipeliningAdvertised = false
