@@ -244,7 +244,8 @@ public struct RecentBytes {
     /// Forgets everything kept (the buffers stay allocated).
     private mutating func clear() {
         head = 0
-        runs.removeAll(keepingCapacity: true)
+        // Usually empty already (everything acknowledged): then not even checked for uniqueness.
+        if !runs.isEmpty { runs.removeAll(keepingCapacity: true) }
         firstRun = 0
         count = 0
     }
