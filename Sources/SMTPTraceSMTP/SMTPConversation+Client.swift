@@ -10,16 +10,16 @@ extension SMTPConversation {
     }
 
     /// Their names in lower case.
-    static let reportedHeaders: [(name: [UInt8], field: ReportedHeader)] = [
-        (Array("date".utf8), .date), (Array("from".utf8), .from), (Array("to".utf8), .to),
-        (Array("subject".utf8), .subject), (Array("message-id".utf8), .messageID),
+    static let reportedHeaders: [(name: StaticString, field: ReportedHeader)] = [
+        ("date", .date), ("from", .from), ("to", .to), ("subject", .subject), ("message-id", .messageID),
     ]
 
-    /// The reported header field this name is (ASCII case-insensitive), without making a
-    /// String of any field's name.
+    /// The reported header field this name is (ASCII letters compared without case, as every
+    /// keyword is), without making a String of any field's name.
     static func reportedHeader(named name: Slice<UnsafeBufferPointer<UInt8>>) -> ReportedHeader? {
-        for i in reportedHeaders.indices where reportedHeaders[i].name.count == name.count {
-            if zip(reportedHeaders[i].name, name).allSatisfy({ $0 == ($1 | 0x20) }) { return reportedHeaders[i].field }
+        for (wanted, field) in reportedHeaders where wanted.utf8CodeUnitCount == name.count {
+            let octets = UnsafeBufferPointer(start: wanted.utf8Start, count: wanted.utf8CodeUnitCount)
+            if zip(name, octets).allSatisfy({ sameIgnoringASCIICase($0, $1) }) { return field }
         }
         return nil
     }

@@ -87,6 +87,18 @@ struct SMTPConversationTests {
         #expect(s.close == .quit)
     }
 
+    @Test func reportedHeaderNamesMatchLettersWithoutCaseAndNothingElse() throws {
+        let s = try #require(Dialogue()
+            .S("220 mx\r\n").C("HELO c\r\n").S("250 mx\r\n")
+            .C("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n").S("250 ok\r\n250 ok\r\n354 go\r\n")
+            // A CR where the hyphen belongs is not "Message-ID" (it was, by `| 0x20`).
+            .C("message\rid: <wrong@x>\r\nSUBJECT: upper\r\nMessage-Id: <right@x>\r\n\r\nbody\r\n.\r\n")
+            .S("250 queued\r\n").C("QUIT\r\n").S("221 bye\r\n").closeBoth())
+        let t = try #require(s.transactions.first)
+        #expect(t.headers.subject == "upper")
+        #expect(t.headers.messageID == "<right@x>")
+    }
+
     @Test func linesAfterARejectedDATAAreCommandsAndAfter354AreContent() throws {
         let s = try #require(Dialogue()
             .S("220 mx\r\n").C("HELO c\r\n").S("250 mx\r\n")
