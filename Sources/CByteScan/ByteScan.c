@@ -97,7 +97,11 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
         while (ends != 0) {
             size_t at = block + (size_t)__builtin_ctzll(ends);
             // The first CR or LF of the line must be a CR directly followed by LF.
-            if (bytes[at] != '\r' || at + 1 >= count || bytes[at + 1] != '\n') return found;
+            if (bytes[at] != '\r' || at + 1 >= count || bytes[at + 1] != '\n') {
+                // A CR last of all, the line's first: cut between its CR and (perhaps) its LF.
+                if (bytes[at] == '\r' && at + 1 >= count) found.cut_line = 2;
+                return found;
+            }
             if (at - line_start > max_length) return found;
             line_start = at + 2;
             found.octets = line_start;
@@ -107,7 +111,11 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
             ends &= ~(uint64_t)0 << (line_start - block);
         }
         block += 64;
-        if (block >= count) return found;
+        if (block >= count) {
+            // No CR or LF from the line's start to the end: a plain line cut.
+            found.cut_line = 1;
+            return found;
+        }
     }
 }
 
@@ -121,7 +129,7 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
 // fails, and the last partial block, are left to `finish_by_lines`, from the start of the
 // line they are in.
 #define BYTE_SCAN_BLOCKS(masks)                                                                  \
-    byte_scan_body_lines found = {0, 0};                                                         \
+    byte_scan_body_lines found = {0, 0, 0};                                                      \
     if (max_length < 64) return finish_by_lines(bytes, count, max_length, found, 0);             \
     /* Beyond any buffer's size, and `max_length + 1` below cannot wrap. */                       \
     if (max_length > SIZE_MAX / 2) max_length = SIZE_MAX / 2;                                    \
@@ -191,14 +199,14 @@ int byte_scan_best_level(void) {
 }
 
 byte_scan_body_lines byte_scan_plain_body_lines_at_level(int level, const uint8_t *bytes, size_t count, size_t max_length) {
-    if (count == 0) return (byte_scan_body_lines){0, 0};
+    if (count == 0) return (byte_scan_body_lines){0, 0, 0};
     switch (level) {
 #if BYTE_SCAN_X86
     case 3: return scan_avx512(bytes, count, max_length);
     case 2: return scan_avx2(bytes, count, max_length);
 #endif
-    case 1: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0}, 0);
-    default: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0}, 1);
+    case 1: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0, 0}, 0);
+    default: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0, 0}, 1);
     }
 }
 

@@ -159,7 +159,7 @@ public struct LineFramer {
                     carryingPlainLine = false
                     if finishPlainLine(bytes, position: &position) { continue }
                 }
-                if !lineInProgress { skipPlainBodyLines(bytes, position: &position) }
+                if !lineInProgress { skipPlainBodyLines(bytes, position: &position, chunk: chunk) }
                 if position >= bytes.count { return nil }
                 if let line = scanLine(bytes, position: &position, chunk: chunk) {
                     if line.terminator == .crlf && !line.hasBareCR && line.length <= Self.maxPlainBodyLine && firstKeptOctet(bytes) != 0x2E {
@@ -184,13 +184,34 @@ public struct LineFramer {
     /// 1000 octets with CRLF).
     static let maxPlainBodyLine = 998
 
-    private mutating func skipPlainBodyLines(_ bytes: UnsafeRawBufferPointer, position: inout Int) {
+    private mutating func skipPlainBodyLines(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) {
         guard let base = bytes.baseAddress, position < bytes.count else { return }
         let found = byte_scan_plain_body_lines(
             base.assumingMemoryBound(to: UInt8.self) + position, bytes.count - position, Self.maxPlainBodyLine)
         skippedBodyOctets += UInt64(found.octets)
         skippedBodyLines += found.lines
         position += found.octets
+        if found.cut_line != 0 { carryPlainLine(bytes, position: &position, endsInCR: found.cut_line == 2, chunk: chunk) }
+    }
+
+    /// Starts carrying the plain line the chunk's end cuts (the scan found no LF in it, no CR
+    /// but perhaps its last octet, and no '.' first): the state `scanLine` leaves for such a
+    /// line, and the flag that lets `finishPlainLine` end it, without searching it again.
+    private mutating func carryPlainLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, endsInCR: Bool,
+                                         chunk: StreamChunk) {
+        lineInProgress = true
+        if !carriedLine.isEmpty { carriedLine.removeAll(keepingCapacity: true) }
+        let run = UnsafeRawBufferPointer(rebasing: bytes[position...])
+        pendingLength = run.count
+        pendingCR = endsInCR
+        pendingBareCR = false
+        pendingCRDotCR = false
+        pendingFrame = chunk.frame
+        pendingTimestamp = chunk.timestamp
+        keep(run)
+        lineInChunk = nil
+        position = bytes.count
+        carryingPlainLine = true
     }
 
     /// Ends a carried plain body line from the chunk's first octets when they end it plainly

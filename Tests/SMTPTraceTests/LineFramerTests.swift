@@ -187,7 +187,9 @@ struct LineFramerTests {
     /// bare CRs and LFs, dots and long lines on and around every 64-octet block boundary.
     /// The body scan's rule written plainly: whole CRLF lines from the start, none starting
     /// with '.', none with another CR or LF, at most `maxLength` octets before the CRLF.
-    static func plainBodyLines(_ bytes: [UInt8], maxLength: Int) -> (octets: Int, lines: Int) {
+    /// And what follows them: 1 for a line cut by the end with no CR or LF in it, 2 for one
+    /// whose only CR is its last octet (neither starting with '.'), 0 otherwise.
+    static func plainBodyLines(_ bytes: [UInt8], maxLength: Int) -> (octets: Int, lines: Int, cut: Int) {
         var start = 0, lines = 0
         while start < bytes.count, bytes[start] != 0x2E {
             guard let end = bytes[start...].firstIndex(where: { $0 == 0x0D || $0 == 0x0A }),
@@ -196,16 +198,24 @@ struct LineFramerTests {
             start = end + 2
             lines += 1
         }
-        return (start, lines)
+        var cut = 0
+        if start < bytes.count, bytes[start] != 0x2E {
+            if let end = bytes[start...].firstIndex(where: { $0 == 0x0D || $0 == 0x0A }) {
+                if bytes[end] == 0x0D && end == bytes.count - 1 { cut = 2 }
+            } else {
+                cut = 1
+            }
+        }
+        return (start, lines, cut)
     }
 
     /// Every scan this processor runs: the line loop (levels 0 and 1) and, where offered, the
     /// block loops (2: AVX2, 3: AVX-512BW).
     static let scanLevels = Array(0...byte_scan_best_level())
 
-    static func scan(_ body: [UInt8], maxLength: Int, level: Int32) -> (octets: Int, lines: Int) {
+    static func scan(_ body: [UInt8], maxLength: Int, level: Int32) -> (octets: Int, lines: Int, cut: Int) {
         let found = body.withUnsafeBufferPointer { byte_scan_plain_body_lines_at_level(level, $0.baseAddress, $0.count, maxLength) }
-        return (Int(found.octets), Int(found.lines))
+        return (Int(found.octets), Int(found.lines), Int(found.cut_line))
     }
 
     /// The block loops' carries from one 64-octet block to the next, at the octets either side
@@ -243,7 +253,7 @@ struct LineFramerTests {
     @Test func vectorBodyScanFollowsTheRule() {
         var generator = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
-        var checked = 0, linesSeen = 0
+        var checked = 0, linesSeen = 0, cutLines = [0, 0, 0]
         for round in 0..<3000 {
             var body: [UInt8] = []
             let target = 1 + random(round < 1500 ? 300 : 3000)
@@ -262,13 +272,15 @@ struct LineFramerTests {
                 let expected = Self.plainBodyLines(body, maxLength: maxLength)
                 for level in Self.scanLevels {
                     let found = Self.scan(body, maxLength: maxLength, level: level)
-                    #expect(found.octets == expected.octets && found.lines == expected.lines, "round \(round), level \(level)")
+                    #expect(found == expected, "round \(round), level \(level)")
                 }
                 checked += 1
                 linesSeen += expected.lines
+                cutLines[expected.cut] += 1
             }
         }
         #expect(checked == 9000)
+        #expect(cutLines == [5583, 3371, 46])  // each kind of end: none, a plain cut line, one cut after its CR
         #expect(linesSeen == 12_930)  // deterministic: the generator is seeded
     }
 
@@ -300,7 +312,7 @@ struct LineFramerTests {
                 let expected = Self.plainBodyLines(body, maxLength: maxLength)
                 for level in Self.scanLevels {
                     let found = Self.scan(body, maxLength: maxLength, level: level)
-                    #expect(found.octets == expected.octets && found.lines == expected.lines, "level \(level)")
+                    #expect(found == expected, "level \(level)")
                 }
                 checked += 1
                 linesSeen += expected.lines

@@ -17,6 +17,12 @@ typedef struct {
     size_t octets;
     /// How many lines those are.
     size_t lines;
+    /// What follows them when `count` cuts a line that is plain so far (no LF, no CR but
+    /// perhaps its last octet, not starting with '.'): 1, or 2 when its last octet is a CR (the
+    /// next bytes may start with its LF); 0 otherwise (nothing follows, or a line that needs
+    /// attention). Most body segments end so: the caller carries that line on without
+    /// searching it again.
+    int cut_line;
 } byte_scan_body_lines;
 
 /// Counts the whole lines at the start of `bytes[0..<count]` that a message body may hold
