@@ -36,6 +36,10 @@ public struct RecentBytes {
     /// first starting at `startSequence`.
     private var runs: [Located] = []
     private var firstRun = 0
+    /// The end of the runs in use: the slots after it hold runs already forgotten, written over
+    /// before the array grows. Emptying the array whenever an ACK covered every run (nearly
+    /// every ACK) cost a call, a uniqueness check and an empty move each time.
+    private var runEnd = 0
     public private(set) var count = 0
     /// Sequence number of the oldest byte kept.
     public private(set) var startSequence: UInt32 = 0
@@ -66,7 +70,7 @@ public struct RecentBytes {
             clear()
             startSequence = sequence
             locating = locate
-        } else if locating && (!locate || runs.count - firstRun >= maximumRuns) {
+        } else if locating && (!locate || runEnd - firstRun >= maximumRuns) {
             readRunsIntoRing()
         }
         if locating {
@@ -85,9 +89,14 @@ public struct RecentBytes {
             startSequence = sequence &+ UInt32(truncatingIfNeeded: drop)
         }
         if count + run.length > limit { forget(count + run.length - limit) }
-        // Room for a few segments in flight at once, instead of growing by one, two, four.
-        if runs.capacity == 0 { runs.reserveCapacity(8) }
-        runs.append(run)
+        if runEnd < runs.count {
+            runs[runEnd] = run
+        } else {
+            // Room for a few segments in flight at once, instead of growing by one, two, four.
+            if runs.capacity == 0 { runs.reserveCapacity(8) }
+            runs.append(run)
+        }
+        runEnd += 1
         count += run.length
     }
 
@@ -99,7 +108,7 @@ public struct RecentBytes {
         var complete = file != nil
         bytes.withUnsafeMutableBytes { buffer in
             var at = 0
-            for run in runs[firstRun...] where complete {
+            for run in runs[firstRun..<runEnd] where complete {
                 complete = file!.read(run.length, at: run.fileOffset, into: buffer.baseAddress! + at)
                 at += run.length
             }
@@ -194,7 +203,7 @@ public struct RecentBytes {
             var compared = 0, differing = 0
             var runStart = 0  // position of runs[index] in the kept bytes
             var index = firstRun
-            while compared < sent.count, index < runs.count {
+            while compared < sent.count, index < runEnd {
                 let run = runs[index]
                 let at = position + compared
                 if at >= runStart + run.length {
@@ -227,11 +236,12 @@ public struct RecentBytes {
                     left = 0
                 }
             }
-            if firstRun == runs.count {
-                runs.removeAll(keepingCapacity: true)
+            if firstRun == runEnd {
                 firstRun = 0
-            } else if firstRun >= 64 && firstRun * 2 >= runs.count {
+                runEnd = 0
+            } else if firstRun >= 64 && firstRun * 2 >= runEnd {
                 runs.removeFirst(firstRun)
+                runEnd -= firstRun
                 firstRun = 0
             }
         } else {
@@ -244,9 +254,8 @@ public struct RecentBytes {
     /// Forgets everything kept (the buffers stay allocated).
     private mutating func clear() {
         head = 0
-        // Usually empty already (everything acknowledged): then not even checked for uniqueness.
-        if !runs.isEmpty { runs.removeAll(keepingCapacity: true) }
         firstRun = 0
+        runEnd = 0
         count = 0
     }
 
@@ -272,6 +281,7 @@ public struct RecentBytes {
         storage = []
         runs = []
         firstRun = 0
+        runEnd = 0
         head = 0
         count = 0
     }
