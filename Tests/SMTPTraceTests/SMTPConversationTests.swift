@@ -170,6 +170,7 @@ struct SMTPConversationTests {
     @Test func verbsAreKnownCommandsInAnyCaseAndNothingElseIs() {
         for verb in SMTPVerb.allCases where verb != .other {
             #expect(SMTPCommand.parse(Array((verb.name.lowercased() + " x").utf8)).kind == verb)
+            #expect(SMTPCommand.parse(Array((verb.name.lowercased() + " x").utf8)).verb == verb.name)
             #expect(SMTPCommand.parse(Array(verb.name.utf8)).kind == verb)
             #expect(SMTPCommand(verb: verb.name, argument: "").kind == verb)
         }
@@ -177,6 +178,9 @@ struct SMTPConversationTests {
             #expect(SMTPCommand.parse(Array(line.utf8)).kind == .other, "\(line)")
         }
         #expect(SMTPCommand(verb: "RCPTX", argument: "").kind == .other)
+        // Any other verb is kept upper-cased as sent, a malformed one too.
+        #expect(["MaIlX FROM:<a@b>", "xyzzy", "st@rttls x", "h\u{e9}lo x"].map { SMTPCommand.parse(Array($0.utf8)).verb }
+            == ["MAILX", "XYZZY", "ST@RTTLS", "H\u{e9}LO"])
         #expect(SMTPCommand.parse(Array("AUTH PLAIN c2VjcmV0".utf8)).argument == "PLAIN")
     }
 
