@@ -104,6 +104,12 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     private var nextID: UInt64 = 1
     private var sweeps = SweepSchedule()
     private var now = CaptureTimestamp.zero
+    /// No open connection was last active before this capture time (nil: not known). Each
+    /// sweep that looks at the table sets it to the oldest activity it saw; only a segment
+    /// stamped earlier than `now` (a capture whose clock went back) can make a connection's
+    /// activity older, and lowers it. A sweep whose cutoff is not past it has nothing to
+    /// close and skips the table: most sweeps, one per capture second.
+    private var earliestActivity: CaptureTimestamp? = nil
 
     public init(consumer: Consumer, serverPorts: Set<UInt16>, limits: ReassemblyLimits = ReassemblyLimits()) {
         self.consumer = consumer
@@ -115,7 +121,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
 
     /// Takes one segment, in capture order.
     public func process(_ segment: TCPSegment) {
-        if now < segment.timestamp { now = segment.timestamp }
+        if now < segment.timestamp {
+            now = segment.timestamp
+        } else if let earliest = earliestActivity, segment.timestamp < earliest {
+            earliestActivity = segment.timestamp
+        }
         if sweepsOnItsOwn { sweepIfDue() }
         if !closedRecently.isEmpty { closedRecently.removeAll(keepingCapacity: true) }
         let key = ConnectionKey(segment.source, segment.destination)
@@ -457,7 +467,14 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     private func closeIdle() {
         guard !table.isEmpty else { return }
         let cutoff = now.adding(seconds: -limits.idleTimeout)
-        var idle = table.values(where: { $0.lastTimestamp < cutoff })
+        if let earliest = earliestActivity, !(earliest < cutoff) { return }
+        var earliest = now
+        var idle = table.values(where: { connection in
+            if connection.lastTimestamp < cutoff { return true }
+            if connection.lastTimestamp < earliest { earliest = connection.lastTimestamp }
+            return false
+        })
+        earliestActivity = earliest
         guard !idle.isEmpty else { return }
         idle.sort { $0.id < $1.id }
         for connection in idle { close(connection, reason: .idleTimeout) }

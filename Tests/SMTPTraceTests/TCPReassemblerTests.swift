@@ -369,6 +369,30 @@ struct TCPReassemblerTests {
         #expect(r.openConnections == 1)
     }
 
+    /// Sweeps skip the table while no connection can be idle yet; a segment stamped back in
+    /// time (a clock that stepped back) must still be found idle in time.
+    @Test func aConnectionStampedBackInTimeStillClosesWhenIdle() {
+        let (r, c) = make(limits: ReassemblyLimits(idleTimeout: 30))
+        let server = Endpoint(address: .v4(0x0A00_0001), port: 25)
+        func open(_ client: UInt32, at seconds: Int64, frame: UInt64) {
+            let bytes: [UInt8] = []
+            bytes.withUnsafeBytes { payload in
+                r.process(TCPSegment(source: Endpoint(address: .v4(client), port: 40000), destination: server,
+                                     sequenceNumber: 1, acknowledgementNumber: 0, flags: [.syn], window: 0,
+                                     payload: payload, frameNumber: frame,
+                                     timestamp: CaptureTimestamp(seconds: 1_000 + seconds, nanoseconds: 0)))
+            }
+        }
+        open(0x0A00_0010, at: 0, frame: 1)
+        open(0x0A00_0011, at: 40, frame: 2)  // the first is idle (cutoff 10 s): closed
+        #expect(r.statistics.closedIdle == 1)
+        open(0x0A00_0012, at: 20, frame: 3)  // stamped 20 s back, older than the second
+        open(0x0A00_0013, at: 55, frame: 4)  // cutoff 25 s: the third is idle, the second not
+        #expect(r.statistics.closedIdle == 2)
+        #expect(r.openConnections == 2)
+        #expect(c.events.filter { $0 == .closed(.idleTimeout) }.count == 2)
+    }
+
     @Test func aFullTableEvictsTheLeastRecentlyActive() {
         let (r, c) = make(limits: ReassemblyLimits(maxConnections: 2))
         for i in 0..<3 {
