@@ -214,22 +214,26 @@ public final class JSONWriter {
             withUnsafeMutableBytes(of: &cachedText) { $0.copyMemory(from: UnsafeRawBufferPointer(start: text, count: length)) }
         } else {
             withUnsafeBytes(of: &cachedText) { text.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
-            let pairs = Self.digitPairs.utf8Start
-            // The seconds, then the six digits of the microseconds, two at a time.
-            let second = Int(t.seconds % 60) &* 2  // 0...59: the seconds are not negative here
-            text[17] = pairs[second]
-            text[18] = pairs[second &+ 1]
-            var micros = Int(t.nanoseconds / 1000)
-            for i in stride(from: 24, through: 20, by: -2) {
-                let pair = (micros % 100) &* 2
-                micros /= 100
-                text[i] = pairs[pair]
-                text[i &+ 1] = pairs[pair &+ 1]
-            }
+            // The seconds, then the six digits of the microseconds, two at a time (written out:
+            // as a loop the three pairs cost a counter and its tests).
+            let second = Int(t.seconds % 60)  // 0...59: the seconds are not negative here
+            let micros = Int(t.nanoseconds / 1000)  // 0...999_999
+            Self.writePair(second, to: text + 17)
+            Self.writePair(micros / 10_000, to: text + 20)
+            Self.writePair(micros / 100 % 100, to: text + 22)
+            Self.writePair(micros % 100, to: text + 24)
         }
-        storage[count + 1 + length] = UInt8(ascii: "\"")
-        storage[count + 2 + length] = UInt8(ascii: ",")
-        count += length + 3
+        text[length] = UInt8(ascii: "\"")
+        text[length &+ 1] = UInt8(ascii: ",")
+        count &+= length &+ 3
+    }
+
+    /// Two decimal digits of `value` (0...99) at `at`.
+    @inline(__always)
+    private static func writePair(_ value: Int, to at: UnsafeMutablePointer<UInt8>) {
+        let pairs = digitPairs.utf8Start
+        at[0] = pairs[value &* 2]
+        at[1] = pairs[value &* 2 &+ 1]
     }
 
     // MARK: Internals
