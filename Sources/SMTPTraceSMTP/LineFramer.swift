@@ -200,15 +200,23 @@ public struct LineFramer {
     private mutating func carryPlainLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, endsInCR: Bool,
                                          chunk: StreamChunk) {
         lineInProgress = true
-        if !carriedLine.isEmpty { carriedLine.removeAll(keepingCapacity: true) }
         let run = UnsafeRawBufferPointer(rebasing: bytes[position...])
+        // The carried octets are this line's first ones: written over the last line's in place
+        // when there are as many (in body mode two are kept, so nearly always), which spares
+        // emptying the array and appending to it.
+        let kept = UnsafeRawBufferPointer(rebasing: run[..<max(0, min(keepLimit, run.count))])
+        if carriedLine.count == kept.count {
+            carriedLine.withUnsafeMutableBytes { $0.copyMemory(from: kept) }
+        } else {
+            carriedLine.removeAll(keepingCapacity: true)
+            carriedLine.append(contentsOf: kept)
+        }
         pendingLength = run.count
         pendingCR = endsInCR
         pendingBareCR = false
         pendingCRDotCR = false
         pendingFrame = chunk.frame
         pendingTimestamp = chunk.timestamp
-        keep(run)
         lineInChunk = nil
         position = bytes.count
         carryingPlainLine = true

@@ -126,8 +126,8 @@ struct LineFramerTests {
             var octets: UInt64 = 0
             var skipped = 0
         }
-        func run(_ bytes: [UInt8], cuts: [Int]) -> Framed {
-            var framer = LineFramer(keepLimit: 1024)
+        func run(_ bytes: [UInt8], cuts: [Int], keep: Int = 1024) -> Framed {
+            var framer = LineFramer(keepLimit: keep)
             framer.mode = .body
             var framed = Framed()
             var start = 0
@@ -177,6 +177,9 @@ struct LineFramerTests {
             let split = run(body, cuts: cuts.sorted())
             // Every returned line is attributed to frame 1 either way.
             #expect(split == whole, "body \(body.count) cut at \(cuts.sorted())")
+            // Keeping two octets of each line, as a message body does: the carried octets are
+            // then written over in place from segment to segment.
+            #expect(run(body, cuts: cuts.sorted(), keep: 2) == run(body, cuts: [], keep: 2), "body \(body.count) cut at \(cuts.sorted()), keeping 2")
             returned += whole.lines.count
             skipped += whole.skipped
         }
