@@ -219,6 +219,30 @@ byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t cou
     return byte_scan_plain_body_lines_at_level(level, bytes, count, max_length);
 }
 
+size_t byte_scan_first_line_end(const uint8_t *bytes, size_t count) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= count; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(bytes + i));
+        unsigned hit = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        if (hit != 0) return i + (size_t)__builtin_ctz(hit);
+    }
+    if (count >= 16 && i < count) {
+        // The last sixteen octets, overlapping the block before (whose octets held no end).
+        __m128i v = _mm_loadu_si128((const __m128i *)(bytes + count - 16));
+        unsigned hit = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        hit >>= i - (count - 16);
+        return hit != 0 ? i + (size_t)__builtin_ctz(hit) : count;
+    }
+#endif
+    for (; i < count; i++) {
+        if (bytes[i] == '\r' || bytes[i] == '\n') return i;
+    }
+    return count;
+}
+
 #if defined(__SSE2__)
 static inline int json_block_is_plain(const uint8_t *block) {
     const __m128i space = _mm_set1_epi8(0x20);

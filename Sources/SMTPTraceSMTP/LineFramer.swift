@@ -228,15 +228,19 @@ public struct LineFramer {
     /// nothing is consumed and false sends the line down the general path, whose state is
     /// intact (the carried octets are in `carriedLine`).
     private mutating func finishPlainLine(_ bytes: UnsafeRawBufferPointer, position: inout Int) -> Bool {
-        let base = bytes.baseAddress! + position
-        guard let found = memchr(base, 0x0A, bytes.count - position) else { return false }
-        let run = UnsafeRawPointer(found) - UnsafeRawPointer(base)  // octets before the LF
-        if run == 0 {
-            guard pendingCR else { return false }  // a bare LF
+        let base = (bytes.baseAddress! + position).assumingMemoryBound(to: UInt8.self)
+        let available = bytes.count - position
+        // The first CR or LF decides: an LF first (after a carried CR), or a CR and then an LF.
+        let end = byte_scan_first_line_end(base, available)
+        guard end < available else { return false }
+        let run: Int  // octets before the LF
+        if base[end] == 0x0A {
+            guard end == 0, pendingCR else { return false }  // a bare LF
+            run = 0
         } else {
             guard !pendingCR else { return false }  // the carried CR was bare
-            guard base.load(fromByteOffset: run - 1, as: UInt8.self) == 0x0D else { return false }
-            if run > 1, memchr(base, 0x0D, run - 1) != nil { return false }
+            guard end + 1 < available, base[end + 1] == 0x0A else { return false }
+            run = end + 1
         }
         let length = pendingLength + run - 1  // the CR is not part of the line
         guard length <= Self.maxPlainBodyLine else { return false }

@@ -253,6 +253,27 @@ struct LineFramerTests {
         #endif
     }
 
+    /// The first CR or LF of every length up to 80 octets, at every place, both or neither.
+    @Test func firstLineEndIsFoundWhereverItIs() {
+        var checked = 0
+        for count in 0...80 {
+            for place in -1..<count {
+                for end: UInt8 in [0x0D, 0x0A] {
+                    var bytes = [UInt8](repeating: 0x61, count: count)
+                    if place >= 0 {
+                        bytes[place] = end
+                        // A later line end of the other kind, which must not be the one found.
+                        if place + 3 < count { bytes[place + 3] = end == 0x0D ? 0x0A : 0x0D }
+                    }
+                    let found = bytes.withUnsafeBufferPointer { byte_scan_first_line_end($0.baseAddress, $0.count) }
+                    #expect(found == (place >= 0 ? place : count), "\(count) octets, end at \(place)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 6642)
+    }
+
     @Test func vectorBodyScanFollowsTheRule() {
         var generator = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
