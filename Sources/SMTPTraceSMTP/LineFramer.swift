@@ -48,7 +48,8 @@ public enum FramerOutput: Sendable, Equatable {
 /// in the chunk it ends in (nearly every command and reply) is read there and not copied
 /// (`keptOctets(in:)`); only a line that a chunk's end cuts is carried, and then only its first
 /// `keepLimit` octets (into `carriedLine`, a buffer reused across lines), so an endless line
-/// costs a counter, not memory. Line ends are found with `memchr`.
+/// costs a counter, not memory. Line ends are found with `memchr`, and in message bodies with
+/// the vector scans of `CByteScan`.
 public struct LineFramer {
     public enum Mode: Sendable, Equatable {
         case lines
