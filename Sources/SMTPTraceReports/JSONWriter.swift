@@ -217,7 +217,9 @@ public final class JSONWriter {
             // The seconds, then the six digits of the microseconds, two at a time (written out:
             // as a loop the three pairs cost a counter and its tests).
             let second = Int(t.seconds % 60)  // 0...59: the seconds are not negative here
-            let micros = Int(t.nanoseconds / 1000)  // 0...999_999
+            // The low six digits, as the whole formatting writes them: a capture's fraction
+            // field is not bounded to a second (a damaged record's may reach 4294 s).
+            let micros = Int(t.nanoseconds / 1000) % 1_000_000
             Self.writePair(second, to: text + 17)
             Self.writePair(micros / 10_000, to: text + 20)
             Self.writePair(micros / 100 % 100, to: text + 22)
