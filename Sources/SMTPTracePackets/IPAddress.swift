@@ -26,14 +26,22 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// RFC 5952 text: lower-case hex, longest run of two or more zero groups as `::`.
     static func formatIPv6(high: UInt64, low: UInt64) -> String {
-        var groups = [UInt16](repeating: 0, count: 8)
-        for i in 0..<4 {
-            groups[i] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(i)))
-            groups[i + 4] = UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64(i)))
+        String(unsafeUninitializedCapacity: maxIPv6TextLength) { writeIPv6(high: high, low: low, to: $0.baseAddress!) }
+    }
+
+    /// The longest IPv6 text `writeIPv6` writes (eight groups of four digits and seven colons).
+    public static let maxIPv6TextLength = 39
+
+    /// Writes the RFC 5952 text of an IPv6 address at `out` (room for `maxIPv6TextLength`
+    /// octets) and returns its length: for the JSON writer, which writes it in place, and for
+    /// `description`.
+    public static func writeIPv6(high: UInt64, low: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        @inline(__always) func group(_ i: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> (48 - 16 * UInt64(i & 3)))
         }
         var bestStart = -1, bestLength = 0, runStart = -1
         for i in 0...8 {
-            if i < 8 && groups[i] == 0 {
+            if i < 8 && group(i) == 0 {
                 if runStart < 0 { runStart = i }
             } else if runStart >= 0 {
                 if i - runStart > bestLength { bestStart = runStart; bestLength = i - runStart }
@@ -41,19 +49,32 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
             }
         }
         if bestLength < 2 { bestStart = -1 }
-        var text = ""
-        var i = 0
+        let hex: StaticString = "0123456789abcdef"
+        var n = 0, i = 0
         while i < 8 {
             if i == bestStart {
-                text += "::"
+                out[n] = UInt8(ascii: ":")
+                out[n + 1] = UInt8(ascii: ":")
+                n += 2
                 i += bestLength
                 continue
             }
-            if !text.isEmpty && !text.hasSuffix(":") { text += ":" }
-            text += String(groups[i], radix: 16)
+            if n > 0 && out[n - 1] != UInt8(ascii: ":") {
+                out[n] = UInt8(ascii: ":")
+                n += 1
+            }
+            // The group in hex without leading zeros.
+            let g = group(i)
+            var shift = 12
+            while shift > 0 && (g >> UInt16(shift)) & 0xF == 0 { shift -= 4 }
+            while shift >= 0 {
+                out[n] = hex.utf8Start[Int((g >> UInt16(shift)) & 0xF)]
+                n += 1
+                shift -= 4
+            }
             i += 1
         }
-        return text
+        return n
     }
 }
 

@@ -152,18 +152,28 @@ public final class JSONWriter {
         appendQuoted(text, then: UInt8(ascii: ","))
     }
 
-    /// An IP address as a string (IPv4 formatted in place: one per endpoint of every record).
+    /// An IP address as a string, formatted in place (one per endpoint of every record).
     public func address(_ address: IPAddress) {
-        guard case .v4(let v) = address else { return string(address.description) }
-        reserve(18)  // "255.255.255.255",
-        storage[count] = UInt8(ascii: "\"")
-        count &+= 1
-        appendOctet(UInt8(truncatingIfNeeded: v >> 24), then: UInt8(ascii: "."))
-        appendOctet(UInt8(truncatingIfNeeded: v >> 16), then: UInt8(ascii: "."))
-        appendOctet(UInt8(truncatingIfNeeded: v >> 8), then: UInt8(ascii: "."))
-        appendOctet(UInt8(truncatingIfNeeded: v), then: UInt8(ascii: "\""))
-        storage[count] = UInt8(ascii: ",")
-        count &+= 1
+        switch address {
+        case .v4(let v):
+            reserve(18)  // "255.255.255.255",
+            storage[count] = UInt8(ascii: "\"")
+            count &+= 1
+            appendOctet(UInt8(truncatingIfNeeded: v >> 24), then: UInt8(ascii: "."))
+            appendOctet(UInt8(truncatingIfNeeded: v >> 16), then: UInt8(ascii: "."))
+            appendOctet(UInt8(truncatingIfNeeded: v >> 8), then: UInt8(ascii: "."))
+            appendOctet(UInt8(truncatingIfNeeded: v), then: UInt8(ascii: "\""))
+            storage[count] = UInt8(ascii: ",")
+            count &+= 1
+        case .v6(let high, let low):
+            reserve(IPAddress.maxIPv6TextLength &+ 3)
+            let at = storage + count
+            at[0] = UInt8(ascii: "\"")
+            let length = IPAddress.writeIPv6(high: high, low: low, to: at + 1)
+            at[length &+ 1] = UInt8(ascii: "\"")
+            at[length &+ 2] = UInt8(ascii: ",")
+            count &+= length &+ 3
+        }
     }
 
     /// One octet of a dotted quad in decimal and the character after it (room reserved).

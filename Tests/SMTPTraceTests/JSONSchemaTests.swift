@@ -1,6 +1,7 @@
 import Foundation
 import SMTPTraceCapture
 import SMTPTraceFindings
+import SMTPTracePackets
 import SMTPTraceReports
 import Testing
 
@@ -202,6 +203,39 @@ struct JSONWriterTests {
         for v: UInt32 in [0, 0xFFFF_FFFF, 0x090A_6364, 0x0A00_0119, 0x7F00_0001] { out.address(.v4(v)) }
         out.endArray()
         #expect(out.text == #"["0.0.0.0","255.255.255.255","9.10.99.100","10.0.1.25","127.0.0.1"]"#)
+        // IPv6 by RFC 5952 (§4: lower case, no leading zeros, the longest run of two or more
+        // zero groups as "::", the first of equal runs): examples, then random groups with
+        // zero runs against the rule written plainly.
+        let v6 = JSONWriter()
+        v6.beginArray()
+        for (high, low): (UInt64, UInt64) in [(0, 0), (0, 1), (0x2001_0DB8_0000_0000, 1), (0x2001_0DB8_0000_0001, 0x0000_0000_0000_0001),
+                                               (0x2001_0DB8_0000_0000, 0x0001_0000_0000_0001), (0xFE80_0000_0000_0000, 0x0000_0000_0000_0000),
+                                               (0x2001_0DB8_AAAA_BBBB, 0xCCCC_DDDD_EEEE_0FFF), (0x0000_0000_0000_0000, 0x0000_FFFF_C000_0201)] {
+            v6.address(.v6(high, low))
+        }
+        v6.endArray()
+        #expect(v6.text == #"["::","::1","2001:db8::1","2001:db8:0:1::1","2001:db8::1:0:0:1","fe80::","2001:db8:aaaa:bbbb:cccc:dddd:eeee:fff","::ffff:c000:201"]"#)
+        func rfc5952(_ groups: [UInt16]) -> String {
+            var best = (start: -1, length: 0), i = 0
+            while i < 8 {
+                var j = i
+                while j < 8 && groups[j] == 0 { j += 1 }
+                if j - i > best.length { best = (i, j - i) }
+                i = j == i ? i + 1 : j
+            }
+            let hex = groups.map { String($0, radix: 16) }
+            guard best.length >= 2 else { return hex.joined(separator: ":") }
+            return hex[..<best.start].joined(separator: ":") + "::" + hex[(best.start + best.length)...].joined(separator: ":")
+        }
+        var random = SplitMix64(seed: 0x1F6)
+        for _ in 0..<5000 {
+            let groups = (0..<8).map { _ -> UInt16 in random.next() % 3 == 0 ? 0 : UInt16(truncatingIfNeeded: random.next() >> UInt64(random.next() % 16)) }
+            let high = groups[..<4].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }, low = groups[4...].reduce(UInt64(0)) { $0 << 16 | UInt64($1) }
+            let one = JSONWriter()
+            one.address(.v6(high, low))
+            #expect(one.text == "\"" + rfc5952(groups) + "\"", "\(groups)")
+            #expect(IPAddress.v6(high, low).description == rfc5952(groups))
+        }
         // The second timestamp of a second reuses the first's date; its microseconds are new.
         let times = JSONWriter()
         times.beginArray()
