@@ -10,11 +10,16 @@ public enum HeloDefect: String, Sendable {
 
     /// Classifies an argument exactly as sent (trailing spaces kept).
     public static func of(_ argument: String) -> HeloDefect? {
-        // Every rule is about ASCII octets: read them once, never as Characters.
-        of(Array(argument.utf8)[...])
+        // Every rule is about ASCII octets: read them once, never as Characters (and where the
+        // string keeps them, not copied into an array first).
+        var text = argument
+        return text.withUTF8 { of($0[...]) }
     }
 
-    static func of(_ a: ArraySlice<UInt8>) -> HeloDefect? {
+    /// The argument's octets, where the string keeps them.
+    typealias Octets = Slice<UnsafeBufferPointer<UInt8>>
+
+    static func of(_ a: Octets) -> HeloDefect? {
         if a.allSatisfy({ $0 == space || $0 == tab }) { return .missing }
         if a.last == space || a.last == tab { return .trailingSpace }
         if a.first == openBracket {
@@ -32,7 +37,7 @@ public enum HeloDefect: String, Sendable {
 
     /// Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str]. One pass over the
     /// octets: every label 1–63 octets, starting and ending with a letter or digit.
-    static func isDomain(_ text: ArraySlice<UInt8>) -> Bool {
+    static func isDomain(_ text: Octets) -> Bool {
         guard !text.isEmpty, text.count <= 255 else { return false }
         var labelLength = 0
         var previous: UInt8 = dot
@@ -58,7 +63,7 @@ public enum HeloDefect: String, Sendable {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
     }
 
-    static func isAddressLiteral(_ inner: ArraySlice<UInt8>) -> Bool {
+    static func isAddressLiteral(_ inner: Octets) -> Bool {
         if isIPv4(inner) { return true }
         if inner.count >= 5, inner.prefix(5).map({ $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }) == Array("IPV6:".utf8) {
             return isIPv6(inner.dropFirst(5))
@@ -73,7 +78,7 @@ public enum HeloDefect: String, Sendable {
     }
 
     /// Four dot-separated decimal numbers of one to three digits, each at most 255.
-    static func isIPv4(_ s: ArraySlice<UInt8>) -> Bool {
+    static func isIPv4(_ s: some Collection<UInt8>) -> Bool {
         var parts = 0, digits = 0, value = 0
         for b in s {
             if b == dot {
@@ -90,7 +95,7 @@ public enum HeloDefect: String, Sendable {
         return parts == 3 && digits > 0 && value <= 255
     }
 
-    static func isIPv6(_ s: ArraySlice<UInt8>) -> Bool {
+    static func isIPv6(_ s: Octets) -> Bool {
         guard s.contains(colon), s.count >= 2, s.count <= 45 else { return false }
         var text = Array(s)
         // An embedded IPv4 tail counts as two groups.

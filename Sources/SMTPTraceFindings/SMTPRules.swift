@@ -485,23 +485,29 @@ enum SMTPRules {
         // "SIZE", spaces, one word that is a number, nothing but spaces after it — read from
         // the octets (this runs for every session that sent a message).
         for ext in extensions where ext.hasPrefixIgnoringASCIICase("SIZE ") {
-            let octets = Array(ext.utf8.dropFirst(5))
-            var i = 0
-            while i < octets.count && octets[i] == 0x20 { i += 1 }
-            if i < octets.count && octets[i] == UInt8(ascii: "+") { i += 1 }
-            var n: UInt64 = 0, digits = 0, overflow = false
-            while i < octets.count, octets[i] >= 0x30, octets[i] <= 0x39 {
-                let (times10, o1) = n.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times10.addingReportingOverflow(UInt64(octets[i] - 0x30))
-                overflow = overflow || o1 || o2
-                n = sum
-                digits += 1
-                i += 1
-            }
-            while i < octets.count && octets[i] == 0x20 { i += 1 }
-            if digits > 0, !overflow, i == octets.count, n > 0 { return n }
+            var text = ext
+            if let n = text.withUTF8({ sizeLimit(UnsafeBufferPointer(rebasing: $0[5...])) }) { return n }
         }
         return nil
+    }
+
+    /// The number of a `SIZE` extension's octets after the keyword and its space: spaces, an
+    /// optional '+', digits, spaces; nil when that is not all (or the number is 0 or overflows).
+    private static func sizeLimit(_ octets: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        var i = 0
+        while i < octets.count && octets[i] == 0x20 { i += 1 }
+        if i < octets.count && octets[i] == UInt8(ascii: "+") { i += 1 }
+        var n: UInt64 = 0, digits = 0, overflow = false
+        while i < octets.count, octets[i] >= 0x30, octets[i] <= 0x39 {
+            let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(octets[i] - 0x30))
+            overflow = overflow || o1 || o2
+            n = sum
+            digits += 1
+            i += 1
+        }
+        while i < octets.count && octets[i] == 0x20 { i += 1 }
+        return digits > 0 && !overflow && i == octets.count && n > 0 ? n : nil
     }
 
     static func authCleartext(_ s: SMTPSessionRecord) -> [Finding] {
