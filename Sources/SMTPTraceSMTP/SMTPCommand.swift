@@ -111,6 +111,15 @@ extension StringProtocol {
     /// way once per line).
     public func hasPrefixIgnoringASCIICase(_ prefix: StaticString) -> Bool {
         prefix.withUTF8Buffer { wanted in
+            // Where the string keeps its octets together (nearly always): compared in place,
+            // without stepping an iterator over the UTF-8 view.
+            if let inPlace = utf8.withContiguousStorageIfAvailable({ octets -> Bool in
+                guard octets.count >= wanted.count else { return false }
+                for i in wanted.indices where !sameIgnoringASCIICase(octets[i], wanted[i]) { return false }
+                return true
+            }) {
+                return inPlace
+            }
             var text = utf8.makeIterator()
             for w in wanted {
                 guard let b = text.next(), sameIgnoringASCIICase(b, w) else { return false }

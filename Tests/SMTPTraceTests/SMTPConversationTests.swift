@@ -184,6 +184,23 @@ struct SMTPConversationTests {
         #expect(SMTPCommand.parse(Array("AUTH PLAIN c2VjcmV0".utf8)).argument == "PLAIN")
     }
 
+    /// Keyword tests: ASCII letters without case, nothing else folded, whole prefix needed.
+    @Test func keywordPrefixesIgnoreTheCaseOfLettersOnly() {
+        let cases: [(String, StaticString, Bool)] = [
+            ("SIZE 100", "SIZE ", true), ("size 100", "SIZE ", true), ("SiZe", "SIZE", true),
+            ("SIZ", "SIZE ", false), ("", "SIZE", false), ("SIZE", "", true), ("SIZE\t1", "SIZE ", false),
+            ("STARTTLS", "STARTTLS", true), ("starttl", "STARTTLS", false), ("\u{e9}SIZE", "SIZE", false),
+            ("S\u{0}ZE", "SIZE", false), ("8BITMIME", "8bitmime", true), ("8BITMIME", "8BITMIMF", false),
+        ]
+        for (text, prefix, expected) in cases {
+            #expect(text.hasPrefixIgnoringASCIICase(prefix) == expected, "\(text) \(prefix)")
+            // The same through a substring, which keeps its base string's octets.
+            let inside = ("x" + text + "y").dropFirst().dropLast()
+            #expect(inside.hasPrefixIgnoringASCIICase(prefix) == expected, "\(text) \(prefix) (substring)")
+        }
+        #expect("pipelining".equalsIgnoringASCIICase("PIPELINING") && !"PIPELININGS".equalsIgnoringASCIICase("PIPELINING"))
+    }
+
     @Test func ehloExtensionsAreTrimmedWithoutEmptyLinesAndBoundedAndCodesAreRead() throws {
         let many = (0..<70).map { "250-X\($0)\r\n" }.joined()
         let s = try #require(Dialogue()
