@@ -73,15 +73,20 @@ public enum JSONLinesReport {
         out.key("last_reply"); out.int(s.lastReplyCode)
         out.key("replies")
         out.beginObject()
-        // Codes in ascending order with their counts, without a dictionary per session.
-        var codes = s.replies.map(\.code)
-        codes.sort()
-        var next = 0
-        while next < codes.count {
-            var end = next + 1
-            while end < codes.count && codes[end] == codes[next] { end += 1 }
-            out.intKey(codes[next]); out.int(end - next)
-            next = end
+        // Codes in ascending order with their counts, without a dictionary or an array per
+        // session (sorted in a buffer on the stack).
+        let replyList = s.replies, commandList = s.commands
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: replyList.count) { buffer in
+            var codes = buffer
+            for i in replyList.indices { codes[i] = replyList[i].code }
+            codes.sort()
+            var next = 0
+            while next < codes.count {
+                var end = next + 1
+                while end < codes.count && codes[end] == codes[next] { end += 1 }
+                out.intKey(codes[next]); out.int(end - next)
+                next = end
+            }
         }
         out.endObject()
         out.key("close"); out.string(s.close.rawValue)
@@ -98,9 +103,8 @@ public enum JSONLinesReport {
         }
         out.endArray()
         // Elements read in place through buffers: indexing the arrays directly let the
-        // optimiser copy (and retain) a whole record for each field. The lists are taken out
-        // of the record first: closures that read `s` itself made a copy of all of it.
-        let replyList = s.replies, commandList = s.commands
+        // optimiser copy (and retain) a whole record for each field. The lists were taken out
+        // of the record above: closures that read `s` itself made a copy of all of it.
         replyList.withUnsafeBufferPointer { replies in
             out.key("commands")
             out.beginArray()
