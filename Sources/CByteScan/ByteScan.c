@@ -47,16 +47,17 @@ static inline uint64_t line_ends_in_block_scalar(const uint8_t *block) {
 }
 
 #if defined(__SSE2__)
+// The CR and LF octets of bytes[0..<16] (bit i: octet i).
+static inline unsigned line_ends16(const uint8_t *bytes) {
+    __m128i v = _mm_loadu_si128((const __m128i *)bytes);
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+    return (unsigned)_mm_movemask_epi8(hit);
+}
+
 // The same mask sixteen octets a step.
 static inline uint64_t line_ends_in_block_sse2(const uint8_t *block) {
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
     uint64_t mask = 0;
-    for (int part = 0; part < 4; part++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(block + 16 * part));
-        __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
-        mask |= (uint64_t)(uint16_t)_mm_movemask_epi8(hit) << (16 * part);
-    }
+    for (int part = 0; part < 4; part++) mask |= (uint64_t)line_ends16(block + 16 * part) << (16 * part);
     return mask;
 }
 #endif
@@ -222,18 +223,13 @@ byte_scan_body_lines byte_scan_plain_body_lines(const uint8_t *bytes, size_t cou
 size_t byte_scan_first_line_end(const uint8_t *bytes, size_t count) {
     size_t i = 0;
 #if defined(__SSE2__)
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
     for (; i + 16 <= count; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(bytes + i));
-        unsigned hit = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        unsigned hit = line_ends16(bytes + i);
         if (hit != 0) return i + (size_t)__builtin_ctz(hit);
     }
     if (count >= 16 && i < count) {
         // The last sixteen octets, overlapping the block before (whose octets held no end).
-        __m128i v = _mm_loadu_si128((const __m128i *)(bytes + count - 16));
-        unsigned hit = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-        hit >>= i - (count - 16);
+        unsigned hit = line_ends16(bytes + count - 16) >> (i - (count - 16));
         return hit != 0 ? i + (size_t)__builtin_ctz(hit) : count;
     }
 #endif

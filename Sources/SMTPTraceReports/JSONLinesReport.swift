@@ -78,7 +78,9 @@ public enum JSONLinesReport {
         let replyList = s.replies, commandList = s.commands
         withUnsafeTemporaryAllocation(of: Int.self, capacity: replyList.count) { buffer in
             var codes = buffer
-            for i in replyList.indices { codes[i] = replyList[i].code }
+            replyList.withUnsafeBufferPointer { replies in
+                for i in replies.indices { codes[i] = replies[i].code }
+            }
             codes.sort()
             var next = 0
             while next < codes.count {
@@ -215,9 +217,11 @@ public enum JSONLinesReport {
         out.endObject()
     }
 
-    /// Declared to release nothing it did not retain itself (see `JSONWriter.appendEscaped`):
-    /// the session record's transactions are then written where they lie, not copied (and
-    /// each of their strings and lists retained and released) first.
+    /// Declared to release nothing it did not retain itself (in the sense explained at
+    /// `JSONWriter.appendEscaped`, which holds for every writer call it makes): the session
+    /// record's transactions are then written where they lie, not copied (and each of their
+    /// strings and lists retained and released) first. A writer call that released what its
+    /// caller holds would make this declaration false too.
     @_effects(releasenone)
     static func transaction(_ t: TransactionRecord, to out: JSONWriter) {
         out.beginObject()

@@ -179,17 +179,12 @@ public final class JSONWriter {
     /// One octet of a dotted quad in decimal and the character after it (room reserved).
     @inline(__always)
     private func appendOctet(_ octet: UInt8, then next: UInt8) {
-        let pairs = Self.digitPairs.utf8Start
         if octet >= 100 {
             storage[count] = UInt8(ascii: "0") &+ octet / 100
-            let pair = Int(octet % 100) &* 2
-            storage[count &+ 1] = pairs[pair]
-            storage[count &+ 2] = pairs[pair &+ 1]
+            DecimalDigits.writePair(Int(octet % 100), to: storage + (count &+ 1))
             count &+= 3
         } else if octet >= 10 {
-            let pair = Int(octet) &* 2
-            storage[count] = pairs[pair]
-            storage[count &+ 1] = pairs[pair &+ 1]
+            DecimalDigits.writePair(Int(octet), to: storage + count)
             count &+= 2
         } else {
             storage[count] = UInt8(ascii: "0") &+ octet
@@ -224,28 +219,12 @@ public final class JSONWriter {
             withUnsafeMutableBytes(of: &cachedText) { $0.copyMemory(from: UnsafeRawBufferPointer(start: text, count: length)) }
         } else {
             withUnsafeBytes(of: &cachedText) { text.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: length) }
-            // The seconds, then the six digits of the microseconds, two at a time (written out:
-            // as a loop the three pairs cost a counter and its tests).
-            let second = Int(t.seconds % 60)  // 0...59: the seconds are not negative here
-            // The low six digits, as the whole formatting writes them: a capture's fraction
-            // field is not bounded to a second (a damaged record's may reach 4294 s).
-            let micros = Int(t.nanoseconds / 1000) % 1_000_000
-            Self.writePair(second, to: text + 17)
-            Self.writePair(micros / 10_000, to: text + 20)
-            Self.writePair(micros / 100 % 100, to: text + 22)
-            Self.writePair(micros % 100, to: text + 24)
+            TimeFormatting.writeSecondAndMicroseconds(
+                second: Int(t.seconds % 60), nanoseconds: t.nanoseconds, to: text)  // seconds not negative here
         }
         text[length] = UInt8(ascii: "\"")
         text[length &+ 1] = UInt8(ascii: ",")
         count &+= length &+ 3
-    }
-
-    /// Two decimal digits of `value` (0...99) at `at`.
-    @inline(__always)
-    private static func writePair(_ value: Int, to at: UnsafeMutablePointer<UInt8>) {
-        let pairs = digitPairs.utf8Start
-        at[0] = pairs[value &* 2]
-        at[1] = pairs[value &* 2 &+ 1]
     }
 
     // MARK: Internals
@@ -370,34 +349,27 @@ public final class JSONWriter {
         }
         var at = count &+ digits
         count = at
-        let pairs = Self.digitPairs.utf8Start
         while n >= 100 {
-            let pair = Int(truncatingIfNeeded: n % 100) &* 2
-            n /= 100
             at &-= 2
-            storage[at] = pairs[pair]
-            storage[at &+ 1] = pairs[pair &+ 1]
+            DecimalDigits.writePair(Int(truncatingIfNeeded: n % 100), to: storage + at)
+            n /= 100
         }
         if n >= 10 {
-            let pair = Int(truncatingIfNeeded: n) &* 2
-            storage[at &- 2] = pairs[pair]
-            storage[at &- 1] = pairs[pair &+ 1]
+            DecimalDigits.writePair(Int(truncatingIfNeeded: n), to: storage + (at &- 2))
         } else {
             storage[at &- 1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n)
         }
     }
 
-    /// "00", "01" … "99", one after the other.
-    private static let digitPairs: StaticString =
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
-
     /// `text` as a JSON string literal, then `last` (`,` or `:`): `"` and `\` escaped, every C0
     /// control, DEL, C1 control and U+2028/U+2029 (line breaks to some readers) as `\uNNNN` or
     /// its short form. Text with nothing to escape — nearly all of it — is copied in one append.
     ///
-    /// Declared to release nothing (`@_effects(releasenone)`), which holds in the sense the
-    /// standard library uses it too: every release it makes balances a retain it made (a
-    /// string made contiguous, a temporary), and it frees only the writer's raw buffer. Without
+    /// Declared to release nothing (`@_effects(releasenone)`). The attribute's documented
+    /// meaning is stricter (no release of any class instance at all); it is used here in the
+    /// weaker sense the standard library itself relies on: every release it makes balances a
+    /// retain it made (a string made contiguous, a temporary), nothing the caller can reach is
+    /// released, and it frees only the writer's raw buffer. Without
     /// the declaration every string read where it lies (a record's commands, replies, lists)
     /// was retained and released around the call, in case the writer's stores freed it: 25
     /// pairs of atomic operations per session (callgrind, 20 MB file: 109.58 M -> 108.75 M

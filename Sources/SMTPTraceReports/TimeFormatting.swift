@@ -22,8 +22,23 @@ public enum TimeFormatting {
         put(day, 2, at: 8); out[10] = UInt8(ascii: "T")
         put(rest / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
         put(rest % 3600 / 60, 2, at: 14); out[16] = UInt8(ascii: ":")
-        put(rest % 60, 2, at: 17); out[19] = UInt8(ascii: ".")
-        put(Int(t.nanoseconds / 1000), 6, at: 20); out[26] = UInt8(ascii: "Z")
+        out[19] = UInt8(ascii: ".")
+        writeSecondAndMicroseconds(second: rest % 60, nanoseconds: t.nanoseconds, to: out)
+        out[26] = UInt8(ascii: "Z")
+    }
+
+    /// The second of the minute (0...59) and the six microsecond digits of an RFC 3339
+    /// timestamp written at `out` (octets 17–18 and 20–25), the part that changes within a
+    /// minute: also what the JSON writer writes over a cached minute. The microseconds are the
+    /// fraction's low six digits: a damaged record's fraction field can exceed a second (up to
+    /// 4.29 s).
+    @inline(__always)
+    public static func writeSecondAndMicroseconds(second: Int, nanoseconds: UInt32, to out: UnsafeMutablePointer<UInt8>) {
+        let micros = Int(nanoseconds / 1000) % 1_000_000
+        DecimalDigits.writePair(second, to: out + 17)
+        DecimalDigits.writePair(micros / 10_000, to: out + 20)
+        DecimalDigits.writePair(micros / 100 % 100, to: out + 22)
+        DecimalDigits.writePair(micros % 100, to: out + 24)
     }
 
     /// For tables: `2009-10-05 06:06:07.492`.

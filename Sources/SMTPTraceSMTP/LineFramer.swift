@@ -170,21 +170,23 @@ public struct LineFramer {
                     }
                     return .line(line)
                 }
-                // The chunk ended inside a line (each body segment cuts one in two).
+                // The chunk ended inside a line the scan did not carry (one that spans whole
+                // chunks, or one with a bare CR or a '.' first so far): still plain or not.
                 carryingPlainLine = !pendingBareCR && carriedLine.first != 0x2E
             }
         }
         return nil
     }
 
-    /// The body fast path: whole lines inside the chunk that need no attention are counted
-    /// straight from the borrowed bytes — no copy, no line object. It stops at the first line
-    /// that does (or that the chunk cuts), which the general path then handles. The scan itself
-    /// is `byte_scan_plain_body_lines` (C, sixty-four octets a step).
     /// The longest body line, CRLF not counted, that needs no attention (RFC 5321 §4.5.3.1.6:
     /// 1000 octets with CRLF).
     static let maxPlainBodyLine = 998
 
+    /// The body fast path: whole lines inside the chunk that need no attention are counted
+    /// straight from the borrowed bytes — no copy, no line object — and a plain line the
+    /// chunk's end cuts is carried on (`carryPlainLine`). It stops at the first line that needs
+    /// attention, which the general path then handles. The scan itself is
+    /// `byte_scan_plain_body_lines` (C, sixty-four octets a step).
     private mutating func skipPlainBodyLines(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) {
         guard let base = bytes.baseAddress, position < bytes.count else { return }
         let found = byte_scan_plain_body_lines(
@@ -200,7 +202,7 @@ public struct LineFramer {
     /// line, and the flag that lets `finishPlainLine` end it, without searching it again.
     private mutating func carryPlainLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, endsInCR: Bool,
                                          chunk: StreamChunk) {
-        lineInProgress = true
+        beginLine(chunk)
         let run = UnsafeRawBufferPointer(rebasing: bytes[position...])
         // The carried octets are this line's first ones: written over the last line's in place
         // when there are as many (in body mode two are kept, so nearly always), which spares
@@ -214,13 +216,23 @@ public struct LineFramer {
         }
         pendingLength = run.count
         pendingCR = endsInCR
+        lineInChunk = nil
+        position = bytes.count
+        carryingPlainLine = true
+    }
+
+    /// A new line starts in `chunk`: its state from nothing (the carried octets are the
+    /// caller's to reset).
+    @inline(__always)
+    private mutating func beginLine(_ chunk: StreamChunk) {
+        lineInProgress = true
+        carryingPlainLine = false
+        pendingLength = 0
+        pendingCR = false
         pendingBareCR = false
         pendingCRDotCR = false
         pendingFrame = chunk.frame
         pendingTimestamp = chunk.timestamp
-        lineInChunk = nil
-        position = bytes.count
-        carryingPlainLine = true
     }
 
     /// Ends a carried plain body line from the chunk's first octets when they end it plainly
@@ -255,15 +267,8 @@ public struct LineFramer {
     private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {
         let fresh = !lineInProgress
         if fresh {
-            lineInProgress = true
-            carryingPlainLine = false
+            beginLine(chunk)
             if !carriedLine.isEmpty { carriedLine.removeAll(keepingCapacity: true) }
-            pendingLength = 0
-            pendingCR = false
-            pendingBareCR = false
-            pendingCRDotCR = false
-            pendingFrame = chunk.frame
-            pendingTimestamp = chunk.timestamp
         }
         let base = bytes.baseAddress! + position
         let available = bytes.count - position

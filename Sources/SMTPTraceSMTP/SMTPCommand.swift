@@ -110,16 +110,10 @@ extension StringProtocol {
     /// building an uppercased copy of the whole text (commands and replies are checked this
     /// way once per line).
     public func hasPrefixIgnoringASCIICase(_ prefix: StaticString) -> Bool {
-        prefix.withUTF8Buffer { wanted in
-            // Where the string keeps its octets together (nearly always): compared in place,
-            // without stepping an iterator over the UTF-8 view.
-            if let inPlace = utf8.withContiguousStorageIfAvailable({ octets -> Bool in
-                guard octets.count >= wanted.count else { return false }
-                for i in wanted.indices where !sameIgnoringASCIICase(octets[i], wanted[i]) { return false }
-                return true
-            }) {
-                return inPlace
-            }
+        // Where the string keeps its octets together (nearly always): compared in place,
+        // without stepping an iterator over the UTF-8 view.
+        if let inPlace = utf8.withContiguousStorageIfAvailable({ hasASCIIPrefix($0, prefix) }) { return inPlace }
+        return prefix.withUTF8Buffer { wanted in
             var text = utf8.makeIterator()
             for w in wanted {
                 guard let b = text.next(), sameIgnoringASCIICase(b, w) else { return false }
@@ -132,6 +126,17 @@ extension StringProtocol {
     public func equalsIgnoringASCIICase(_ word: StaticString) -> Bool {
         utf8.count == word.utf8CodeUnitCount && hasPrefixIgnoringASCIICase(word)
     }
+}
+
+/// Whether `octets` start with `prefix`, ASCII letters compared without case (nothing else
+/// folded): the one keyword test on octets, in place.
+@inline(__always)
+func hasASCIIPrefix(_ octets: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+    let length = prefix.utf8CodeUnitCount
+    guard octets.count >= length else { return false }
+    let wanted = prefix.utf8Start
+    for i in 0..<length where !sameIgnoringASCIICase(octets[i], wanted[i]) { return false }
+    return true
 }
 
 /// Whether octet `b` is `w`, or the same ASCII letter in the other case.

@@ -17,9 +17,9 @@ extension SMTPConversation {
     /// The reported header field this name is (ASCII letters compared without case, as every
     /// keyword is), without making a String of any field's name.
     static func reportedHeader(named name: Slice<UnsafeBufferPointer<UInt8>>) -> ReportedHeader? {
-        for (wanted, field) in reportedHeaders where wanted.utf8CodeUnitCount == name.count {
-            let octets = UnsafeBufferPointer(start: wanted.utf8Start, count: wanted.utf8CodeUnitCount)
-            if zip(name, octets).allSatisfy({ sameIgnoringASCIICase($0, $1) }) { return field }
+        for (wanted, field) in reportedHeaders
+        where wanted.utf8CodeUnitCount == name.count && hasASCIIPrefix(UnsafeBufferPointer(rebasing: name), wanted) {
+            return field
         }
         return nil
     }
@@ -484,11 +484,7 @@ extension SMTPConversation {
 
     /// Where the text after `prefix` (ASCII, compared without case) starts: 0 without it.
     static func skipPrefix(_ prefix: StaticString, in octets: UnsafeBufferPointer<UInt8>) -> Int {
-        let length = prefix.utf8CodeUnitCount
-        guard octets.count >= length else { return 0 }
-        let wanted = prefix.utf8Start
-        for i in 0..<length where !sameIgnoringASCIICase(octets[i], wanted[i]) { return 0 }
-        return length
+        hasASCIIPrefix(octets, prefix) ? prefix.utf8CodeUnitCount : 0
     }
 
     /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), on

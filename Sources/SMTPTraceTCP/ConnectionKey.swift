@@ -17,10 +17,10 @@ public struct ConnectionKey: Hashable, Sendable {
     @inlinable
     public init(_ a: Endpoint, _ b: Endpoint) {
         // Two IPv4 endpoints (nearly every packet) in the same order as `<`, address then
-        // port, compared as one word each: `<` itself is a call per packet.
-        if case .v4(let x) = a.address, case .v4(let y) = b.address {
-            let first = UInt64(x) << 16 | UInt64(a.port), second = UInt64(y) << 16 | UInt64(b.port)
-            (low, high) = first < second ? (a, b) : (b, a)
+        // port, compared as one word each (`fold`, address above port): `<` itself is a call
+        // per packet.
+        if case .v4 = a.address, case .v4 = b.address {
+            (low, high) = Self.fold(a) < Self.fold(b) ? (a, b) : (b, a)
         } else if a < b {
             low = a
             high = b
@@ -44,7 +44,7 @@ public struct ConnectionKey: Hashable, Sendable {
         return (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func fold(_ e: Endpoint) -> UInt64 {
         switch e.address {
         case .v4(let a): return UInt64(a) << 16 | UInt64(e.port)

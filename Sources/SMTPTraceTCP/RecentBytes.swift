@@ -32,8 +32,8 @@ public struct RecentBytes {
 
     // Stored properties in the order a segment reads them (see `TCPConnection`); the ring's
     // fields, used only when the file cannot give bytes again, last.
-    /// The runs in sequence order from `firstRun` on, when it can; contiguous in sequence, the
-    /// first starting at `startSequence`.
+    /// The runs in sequence order, `runs[firstRun..<runEnd]`, when the file can give their
+    /// bytes again; contiguous in sequence, the first starting at `startSequence`.
     private var runs: [Located] = []
     private var firstRun = 0
     /// The end of the runs in use: the slots after it hold runs already forgotten, written over
