@@ -1,6 +1,6 @@
-/// Decimal digits two at a time, for the writers that format numbers in place (the JSON
-/// writer's integers and addresses, RFC 3339 timestamps): one table lookup per two digits
-/// instead of a division and a remainder per digit.
+/// Decimal digits two at a time, for the writers that format numbers in place per record
+/// (the JSON writer's integers and addresses, a timestamp's second and microseconds): one
+/// table lookup per two digits instead of a division and a remainder per digit.
 enum DecimalDigits {
     /// "00", "01" … "99", one after the other.
     static let pairs: StaticString =

@@ -6,8 +6,9 @@ public enum TimeFormatting {
     public static let rfc3339Length = 27
 
     /// Writes RFC 3339 with microseconds, `2009-10-05T06:06:07.492060Z` (27 octets), at `out`,
-    /// digit by digit: the JSON output formats one per command and reply, and interpolation
-    /// costs a dozen small strings each.
+    /// in place: the JSON output formats one per command and reply, and interpolation costs a
+    /// dozen small strings each. The date, hour and minute digit by digit (the JSON writer keeps
+    /// them for the rest of the minute), the second and microseconds by pairs.
     public static func writeRFC3339(_ t: CaptureTimestamp, to out: UnsafeMutablePointer<UInt8>) {
         let (year, month, day, rest) = civilFields(t.seconds)
         func put(_ value: Int, _ width: Int, at offset: Int) {
@@ -33,7 +34,7 @@ public enum TimeFormatting {
     /// fraction's low six digits: a damaged record's fraction field can exceed a second (up to
     /// 4.29 s).
     @inline(__always)
-    public static func writeSecondAndMicroseconds(second: Int, nanoseconds: UInt32, to out: UnsafeMutablePointer<UInt8>) {
+    static func writeSecondAndMicroseconds(second: Int, nanoseconds: UInt32, to out: UnsafeMutablePointer<UInt8>) {
         let micros = Int(nanoseconds / 1000) % 1_000_000
         DecimalDigits.writePair(second, to: out + 17)
         DecimalDigits.writePair(micros / 10_000, to: out + 20)
