@@ -172,7 +172,7 @@ public struct LineFramer {
                 }
                 // The chunk ended inside a line the scan did not carry (one that spans whole
                 // chunks, or one with a bare CR or a '.' first so far): still plain or not.
-                carryingPlainLine = !pendingBareCR && carriedLine.first != 0x2E
+                carryingPlainLine = !pendingBareCR && carriedLine.first != 0x2E && mayStillBePlain
             }
         }
         return nil
@@ -218,8 +218,14 @@ public struct LineFramer {
         pendingCR = endsInCR
         lineInChunk = nil
         position = bytes.count
-        carryingPlainLine = true
+        carryingPlainLine = mayStillBePlain
     }
+
+    /// Whether the line in progress is still short enough to end as a plain body line
+    /// (`finishPlainLine` would turn a longer one down anyway): a line longer than that, as in
+    /// a body with no line breaks, then goes straight down the general path instead of being
+    /// searched once more at every segment.
+    private var mayStillBePlain: Bool { pendingLength <= Self.maxPlainBodyLine + 1 }
 
     /// A new line starts in `chunk`: its state from nothing (the carried octets are the
     /// caller's to reset).
