@@ -1,4 +1,3 @@
-import CByteScan
 import CMapGuard
 
 #if canImport(Glibc)

@@ -401,7 +401,7 @@ enum SMTPRules {
         }
         // A capture of the client's side only answers nothing; a server that closed first
         // cannot answer what came after its FIN (that is for tcp.half_open).
-        guard s.serverBytes > 0 else { return findings }
+        guard s.bytes.serverToClient > 0 else { return findings }
         // Conflicting retransmissions: a reply may hide in the copy that lost.
         if let counters = s.tcp?.summary.counters, counters.conflictingSegments > 0 { return findings }
         let serverGaps = s.tcp?.summary.gaps.filter { $0.side == .serverToClient } ?? []
@@ -438,7 +438,7 @@ enum SMTPRules {
 
     static func pipelining(_ s: SMTPSessionRecord) -> [Finding] {
         // Without the server's side (or its start) there is nothing to wait for.
-        guard s.serverBytes > 0, !s.midstream else { return [] }
+        guard s.bytes.serverToClient > 0, !s.midstream else { return [] }
         let greetingFrame = s.replies.first(where: { $0.target == .greeting })?.frame ?? 0
         var offending = 0, firstOffending: Int? = nil
         for i in s.commands.indices

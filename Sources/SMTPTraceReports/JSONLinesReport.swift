@@ -92,8 +92,8 @@ public enum JSONLinesReport {
         }
         out.endObject()
         out.key("close"); out.string(s.close.rawValue)
-        out.key("bytes"); clientServer(s.clientBytes, s.serverBytes, to: out)
-        out.key("gap_bytes"); clientServer(s.clientGapBytes, s.serverGapBytes, to: out)
+        out.key("bytes"); clientServer(s.bytes, to: out)
+        out.key("gap_bytes"); clientServer(s.gapBytes, to: out)
         out.key("tcp")
         if let tcp = s.tcp { tcpEvidence(tcp.summary, to: out) } else { out.null() }
         out.key("findings")
@@ -146,10 +146,10 @@ public enum JSONLinesReport {
 
     static func side(_ d: Direction) -> StaticString { d == .clientToServer ? "client" : "server" }
 
-    static func clientServer(_ client: UInt64, _ server: UInt64, to out: JSONWriter) {
+    static func clientServer(_ counts: DirectionCounts, to out: JSONWriter) {
         out.beginObject()
-        out.key("client"); out.int(client)
-        out.key("server"); out.int(server)
+        out.key("client"); out.int(counts.clientToServer)
+        out.key("server"); out.int(counts.serverToClient)
         out.endObject()
     }
 
@@ -182,7 +182,7 @@ public enum JSONLinesReport {
             out.endObject()
         }
         out.endArray()
-        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN.clientToServer, t.bytesAfterPeerFIN.serverToClient, to: out)
+        out.key("bytes_after_fin"); clientServer(t.bytesAfterPeerFIN, to: out)
         out.key("retransmitted_segments"); out.int(t.counters.retransmittedSegments)
         out.key("out_of_order_segments"); out.int(t.counters.outOfOrderSegments)
         out.key("conflicting_segments"); out.int(t.counters.conflictingSegments)

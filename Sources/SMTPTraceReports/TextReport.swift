@@ -218,7 +218,7 @@ public struct TextReport {
         if s.tls { parts.append(s.tlsDecrypted ? "TLS(decrypted)" : "TLS") }
         if s.authMechanism != nil { parts.append("AUTH") }
         if s.midstream { parts.append("midstream") }
-        if s.clientGapBytes + s.serverGapBytes > 0 { parts.append("gaps") }
+        if s.gapBytes != .zero { parts.append("gaps") }
         if let tunnel = s.tunnel { parts.append(tunnel) }
         return parts.isEmpty ? "-" : parts.joined(separator: " ")
     }

@@ -92,7 +92,8 @@ public struct LineFramer {
     private var pendingCRDotCR = false
     private var lineInProgress = false
     /// Body mode: the line in progress, cut by the end of a chunk, is plain so far (no CR but
-    /// possibly its last octet, not starting with '.'); see `finishPlainLine`.
+    /// possibly its last octet, not starting with '.') and still short enough to end plainly
+    /// (`mayStillBePlain`); see `finishPlainLine`.
     private var carryingPlainLine = false
 
     public init(keepLimit: Int = 1024) {

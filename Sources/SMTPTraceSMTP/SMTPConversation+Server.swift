@@ -153,7 +153,7 @@ extension SMTPConversation {
                 .init("bdat", .bool(data < record.commands.count && record.commands[data].kind == .bdat)),
             ], fold: false)
         {
-            duringData = (index, record.clientBytes)
+            duringData = (index, record.bytes.clientToServer)
         }
     }
 

@@ -145,7 +145,7 @@ public final class SMTPConversation {
         note(frame: chunk.frame, timestamp: chunk.timestamp)
         var position = 0
         if side == .clientToServer {
-            record.clientBytes += UInt64(chunk.bytes.count)
+            record.bytes.clientToServer += UInt64(chunk.bytes.count)
             while let output = clientFramer.next(from: chunk, position: &position) {
                 takeSkippedBody()
                 switch output {
@@ -160,7 +160,7 @@ public final class SMTPConversation {
             // transaction for every segment of a message.
         } else {
             takeSkippedBody()
-            record.serverBytes += UInt64(chunk.bytes.count)
+            record.bytes.serverToClient += UInt64(chunk.bytes.count)
             while let output = serverFramer.next(from: chunk, position: &position) {
                 if case .line(let info) = output { deliverLine(info, from: .serverToClient, chunk: chunk) }
             }
@@ -171,8 +171,8 @@ public final class SMTPConversation {
     public func gap(_ missing: Int, from side: Direction, frame: UInt64, timestamp: CaptureTimestamp) {
         takeSkippedBody()
         note(frame: frame, timestamp: timestamp)
+        record.gapBytes[side] += UInt64(missing)
         if side == .clientToServer {
-            record.clientGapBytes += UInt64(missing)
             clientGapUnanswered = true
             // A reply that found nothing pending, with no client line since: it answered a
             // command in the lost bytes (the server had them; the capture did not).
@@ -192,7 +192,6 @@ public final class SMTPConversation {
                 record.resynchronisations.append(.init(side: side, gapFrame: frame, resumedFrame: nil, skippedLines: 0, inMessage: false))
             }
         } else {
-            record.serverGapBytes += UInt64(missing)
             serverFramer.resynchronise(afterMissing: missing)
             partialReply = nil
             resyncServer = true
@@ -365,7 +364,7 @@ public final class SMTPConversation {
     /// Ends the reply-during-data account of a message: how much the client sent after it.
     func finishDuringData() {
         guard let d = duringData else { return }
-        record.observations[d.observation]["client_bytes_after"] = .int(Int(record.clientBytes - d.clientBytesAtReply))
+        record.observations[d.observation]["client_bytes_after"] = .int(Int(record.bytes.clientToServer - d.clientBytesAtReply))
         duringData = nil
     }
 }

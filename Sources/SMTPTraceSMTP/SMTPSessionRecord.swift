@@ -138,8 +138,7 @@ public struct SMTPSessionRecord: Sendable {
     public var end: CaptureTimestamp
     public var lastFrame: UInt64
     /// Bytes carried per direction (client→server, server→client).
-    public var clientBytes: UInt64 = 0
-    public var serverBytes: UInt64 = 0
+    public var bytes = DirectionCounts.zero
     /// 1, 2, 3… in the order the sessions' connections began.
     public var id: Int
     public var connectionID: UInt64
@@ -172,8 +171,7 @@ public struct SMTPSessionRecord: Sendable {
     public var authMechanism: String?
     public var close: SessionClose
     /// Bytes never captured (gaps), per direction.
-    public var clientGapBytes: UInt64 = 0
-    public var serverGapBytes: UInt64 = 0
+    public var gapBytes = DirectionCounts.zero
     /// Lines the decoder could not place (malformed replies, lines after a gap before
     /// resynchronising…).
     public var undecodedLines = 0

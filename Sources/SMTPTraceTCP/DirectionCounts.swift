@@ -1,6 +1,6 @@
-/// Two counts of a connection, one per direction of sending (client to server first), held
-/// inline: counted on every packet, where a list would be checked for uniqueness each time, and
-/// copied into every connection summary, where a list of two cost an allocation.
+/// Two counts of a connection or a session, one per direction of sending (client to server
+/// first), held inline: counted on every packet, where a list would be checked for uniqueness
+/// each time, and copied into every connection summary, where a list of two cost an allocation.
 public struct DirectionCounts: Sendable, Equatable {
     public var clientToServer: UInt64
     public var serverToClient: UInt64

@@ -163,7 +163,7 @@ struct CorpusRegressionTests {
         guard let s = try session("zeek/smtp-bdat-gap.pcap") else { return }
         #expect(pairs(s) == ["EHLO→250", "MAIL→250", "RCPT→250", "BDAT→250", "DATA→354", "QUIT→221"])
         #expect(s.replies.map(\.target).contains(.lostCommand))
-        #expect(s.clientGapBytes == 1000)
+        #expect(s.gapBytes.clientToServer == 1000)
         #expect(s.close == .quit)
     }
 

@@ -111,8 +111,8 @@ struct FixtureSessionTests {
         #expect(transaction.headers.subject == "fixture reordered")
         // 20,419 client bytes in all (tshark follow): the commands and the "." line around a
         // message whose size after the DATA line is counted here exactly once.
-        #expect(session.clientBytes == 20_419)
-        #expect(session.clientGapBytes == 0)
+        #expect(session.bytes.clientToServer == 20_419)
+        #expect(session.gapBytes.clientToServer == 0)
         #expect(result.tcp.reassembly.outOfOrderSegments == 1)
         #expect(result.tcp.reassembly.retransmittedSegments >= 1)
         #expect(result.tcp.reassembly.overlappingBytes == 0)

@@ -18,10 +18,10 @@ typedef struct {
     /// How many lines those are.
     size_t lines;
     /// What follows them when `count` cuts a line that is plain so far (no LF, no CR but
-    /// perhaps its last octet, not starting with '.'): 1, or 2 when its last octet is a CR (the
-    /// next bytes may start with its LF); 0 otherwise (nothing follows, or a line that needs
-    /// attention). Most body segments end so: the caller carries that line on without
-    /// searching it again.
+    /// perhaps its last octet, not starting with '.'; its length is not looked at, the caller
+    /// checks it): 1, or 2 when its last octet is a CR (the next bytes may start with its LF);
+    /// 0 otherwise (nothing follows, or a line that needs attention). Most body segments end
+    /// so: the caller carries that line on without searching it again.
     int cut_line;
 } byte_scan_body_lines;
 
