@@ -38,9 +38,13 @@ enum SMTPRules {
     static func party(_ side: Direction) -> Party { side == .clientToServer ? .client : .server }
     static func name(_ side: Direction) -> String { side == .clientToServer ? "client" : "server" }
 
-    static func replyText(_ r: ReplyRecord) -> String { r.text.isEmpty ? String(r.code) : "\(r.code) \(r.text)" }
+    static func replyText(_ r: ReplyRecord, _ text: SessionText) -> String {
+        r.text.isEmpty ? String(r.code) : "\(r.code) \(text[r.text])"
+    }
 
-    static func commandLine(_ c: CommandRecord) -> String { c.argument.isEmpty ? c.verb : "\(c.verb) \(c.argument)" }
+    static func commandLine(_ c: CommandRecord, _ text: SessionText) -> String {
+        c.argument.isEmpty ? text[c.verb] : "\(text[c.verb]) \(text[c.argument])"
+    }
 
     /// Whether a successful STARTTLS came before this frame (what follows is normally unseen;
     /// a capture that shows it was decrypted).
@@ -172,14 +176,14 @@ enum SMTPRules {
         var attempts = 0, anyAccepted = false, anyDefective = false, lastAttempt: Int?
         for i in s.commands.indices where s.commands[i].kind == .helo || s.commands[i].kind == .ehlo {
             let c = s.commands[i]
-            let defect = HeloDefect.of(c.argument)
+            let defect = s.text.withOctets(c.argument) { HeloDefect.of($0[...]) }
             if let defect, syntaxCount < perIDLimit {
                 syntaxCount += 1
                 findings.append(Finding(
                     kind: .heloSyntax, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
-                    message: "\(c.verb) argument \(defectDescription(defect)): RFC 5321 wants a domain or an address literal",
-                    line: commandLine(c),
-                    evidence: [("cause", .string(defect.rawValue)), ("argument", .string(c.argument))]))
+                    message: "\(s.text[c.verb]) argument \(defectDescription(defect)): RFC 5321 wants a domain or an address literal",
+                    line: commandLine(c, s.text),
+                    evidence: [("cause", .string(defect.rawValue)), ("argument", .string(s.text[c.argument]))]))
             }
             guard let code = replyCode(s, of: c) else { continue }
             attempts += 1
@@ -191,17 +195,17 @@ enum SMTPRules {
             if !unknownEHLO && rejectedCount < perIDLimit {
                 rejectedCount += 1
                 var evidence: [(key: String, value: EvidenceValue)] = [
-                    ("reply_code", .int(r.code)), ("command_frame", .int(Int(c.frame))), ("argument", .string(c.argument)),
+                    ("reply_code", .int(r.code)), ("command_frame", .int(Int(c.frame))), ("argument", .string(s.text[c.argument])),
                 ]
-                if let e = r.enhancedCode { evidence.append(("enhanced_code", .string(e))) }
+                if let e = r.enhancedCode { evidence.append(("enhanced_code", .string(s.text[e]))) }
                 if let defect { evidence.insert(("cause", .string(defect.rawValue)), at: 0) }
                 let why = defect.map { " because its argument \(defectDescription($0))" }
                     ?? (r.code == 501 ? " although its argument is a valid domain" : " by policy")
                 findings.append(Finding(
                     kind: .heloRejected, session: s.id, party: defect != nil || r.code == 501 ? .client : .server,
                     frame: r.frame, timestamp: r.timestamp,
-                    message: "\(c.verb) (frame \(c.frame)) refused with \(r.code)\(why)",
-                    line: replyText(r), evidence: evidence))
+                    message: "\(s.text[c.verb]) (frame \(c.frame)) refused with \(r.code)\(why)",
+                    line: replyText(r, s.text), evidence: evidence))
             }
             if c.kind == .ehlo && (500...502).contains(r.code) {
                 findings.append(fallback(s, ehlo: i, refusal: r))
@@ -215,7 +219,7 @@ enum SMTPRules {
                 kind: .noGreetingAccepted, session: s.id, party: anyDefective ? .client : .server,
                 frame: last.frame, timestamp: last.timestamp,
                 message: "no HELO/EHLO was accepted (\(attempts) tried, the last refused with \(last.code)): no mail could move in this session",
-                line: replyText(last),
+                line: replyText(last, s.text),
                 evidence: [("attempts", .int(attempts)), ("reply_code", .int(last.code))]))
         }
         return findings
@@ -272,7 +276,7 @@ enum SMTPRules {
         return Finding(
             kind: .ehloFallback, severity: outcome == "accepted" ? .info : .warning, session: s.id,
             party: refusal.code == 501 ? .client : .server, frame: refusal.frame, timestamp: refusal.timestamp,
-            message: message, line: replyText(refusal), evidence: evidence)
+            message: message, line: replyText(refusal, s.text), evidence: evidence)
     }
 
     // MARK: - Order of commands
@@ -300,7 +304,7 @@ enum SMTPRules {
             guard isTransactionVerb(kind) else { continue }
             let c = s.commands[i]
             if afterTLS(s, frame: c.frame) { return [] }
-            var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
+            var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(s.text[c.verb]))]
             let verdict: String
             if let code = replyCode(s, of: c) {
                 let took = code < 400
@@ -312,8 +316,8 @@ enum SMTPRules {
             let tried = s.commands.indices.contains { (s.commands[$0].kind == .helo || s.commands[$0].kind == .ehlo) && s.commands[$0].frame < c.frame }
             return [Finding(
                 kind: .missingHelo, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
-                message: "\(c.verb) sent before any \(tried ? "accepted " : "")HELO/EHLO\(verdict)",
-                line: commandLine(c), evidence: evidence)]
+                message: "\(s.text[c.verb]) sent before any \(tried ? "accepted " : "")HELO/EHLO\(verdict)",
+                line: commandLine(c, s.text), evidence: evidence)]
         }
         return []
     }
@@ -348,14 +352,14 @@ enum SMTPRules {
                 } else if !rcptAccepted && !s.commands[i].sentBeforePreviousReply {
                     problem = "\(name) after every RCPT was refused"
                 }
-                let last = kind == .data ? code == 354 : s.commands[i].argument.uppercased().hasSuffix("LAST")
+                let last = kind == .data ? code == 354 : s.text[s.commands[i].argument].uppercased().hasSuffix("LAST")
                 if last { reset() }
             default:
                 break
             }
             guard let problem, findings.count < perIDLimit else { continue }
             let c = s.commands[i]
-            var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(c.verb))]
+            var evidence: [(key: String, value: EvidenceValue)] = [("command", .string(s.text[c.verb]))]
             var verdict = ""
             if let code {
                 let took = code < 400
@@ -364,7 +368,7 @@ enum SMTPRules {
             }
             findings.append(Finding(
                 kind: .sequenceError, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
-                message: problem + verdict, line: commandLine(c), evidence: evidence))
+                message: problem + verdict, line: commandLine(c, s.text), evidence: evidence))
         }
         return findings
     }
@@ -381,8 +385,8 @@ enum SMTPRules {
             if r.code == 421 && firstQuitFrame >= r.frame {
                 findings.append(Finding(
                     kind: .serviceClosing, session: s.id, party: .server, frame: r.frame, timestamp: r.timestamp,
-                    message: "the server announced it is closing the session (421) before any QUIT", line: replyText(r),
-                    evidence: [("reply_code", .int(r.code))] + (r.enhancedCode.map { [("enhanced_code", EvidenceValue.string($0))] } ?? [])))
+                    message: "the server announced it is closing the session (421) before any QUIT", line: replyText(r, s.text),
+                    evidence: [("reply_code", .int(r.code))] + (r.enhancedCode.map { [("enhanced_code", EvidenceValue.string(s.text[$0]))] } ?? [])))
                 continue
             }
             guard r.target == .unsolicited, unsolicited < perIDLimit else { continue }
@@ -391,7 +395,7 @@ enum SMTPRules {
             unsolicited += 1
             findings.append(Finding(
                 kind: .unsolicitedReply, session: s.id, party: .server, frame: r.frame, timestamp: r.timestamp,
-                message: "a \(r.code) reply with no command awaiting one", line: replyText(r),
+                message: "a \(r.code) reply with no command awaiting one", line: replyText(r, s.text),
                 evidence: [("reply_code", .int(r.code))]))
         }
         // Commands never answered, when the connection ended (not merely the capture).
@@ -417,8 +421,8 @@ enum SMTPRules {
             unanswered += 1
             findings.append(Finding(
                 kind: .unansweredCommand, session: s.id, party: .server, frame: c.frame, timestamp: c.timestamp,
-                message: "\(c.verb) never got a reply before the connection ended (\(s.close.rawValue))",
-                line: commandLine(c), evidence: [("command", .string(c.verb)), ("close", .string(s.close.rawValue))]))
+                message: "\(s.text[c.verb]) never got a reply before the connection ended (\(s.close.rawValue))",
+                line: commandLine(c, s.text), evidence: [("command", .string(s.text[c.verb])), ("close", .string(s.close.rawValue))]))
         }
         return findings
     }
@@ -432,8 +436,8 @@ enum SMTPRules {
         else { return [] }
         return [Finding(
             kind: .earlyTalker, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
-            message: "the client sent \(first.verb) before the server's greeting (frame \(greeting.frame))",
-            line: commandLine(first), evidence: [("greeting_frame", .int(Int(greeting.frame)))])]
+            message: "the client sent \(s.text[first.verb]) before the server's greeting (frame \(greeting.frame))",
+            line: commandLine(first, s.text), evidence: [("greeting_frame", .int(Int(greeting.frame)))])]
     }
 
     static func pipelining(_ s: SMTPSessionRecord) -> [Finding] {
@@ -448,18 +452,18 @@ enum SMTPRules {
         }
         guard let firstOffending else { return [] }
         let first = s.commands[firstOffending]
-        if afterTLS(s, frame: first.frame) && s.extensions.contains(where: { $0.equalsIgnoringASCIICase("PIPELINING") }) { return [] }
+        if afterTLS(s, frame: first.frame) && s.extensions.contains(where: { s.text.equalsIgnoringASCIICase($0, "PIPELINING") }) { return [] }
         return [Finding(
             kind: .pipeliningUnadvertised, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
-            message: "the client sent \(first.verb) without waiting for the previous reply, though the server had not advertised PIPELINING"
+            message: "the client sent \(s.text[first.verb]) without waiting for the previous reply, though the server had not advertised PIPELINING"
                 + (offending > 1 ? " (\(offending) commands so)" : ""),
-            line: commandLine(first), evidence: [("commands", .int(offending))])]
+            line: commandLine(first, s.text), evidence: [("commands", .int(offending))])]
     }
 
     static func sizeExceeded(_ s: SMTPSessionRecord) -> [Finding] {
         var findings: [Finding] = []
         guard s.transactions.contains(where: { $0.contentComplete }) else { return [] }
-        let advertised = advertisedSize(s.extensions)
+        let advertised = advertisedSize(s.extensions, in: s.text)
         for t in s.transactions where t.contentComplete {
             let frame = t.dataFrame ?? t.mailFrame
             var timestamp: CaptureTimestamp { s.commands.first(where: { $0.frame == frame })?.timestamp ?? s.start }
@@ -481,12 +485,11 @@ enum SMTPRules {
     }
 
     /// The limit of the first `SIZE n` extension (n > 0), if any.
-    static func advertisedSize(_ extensions: [String]) -> UInt64? {
+    static func advertisedSize(_ extensions: [TextRef], in text: SessionText) -> UInt64? {
         // "SIZE", spaces, one word that is a number, nothing but spaces after it — read from
         // the octets (this runs for every session that sent a message).
-        for ext in extensions where ext.hasPrefixIgnoringASCIICase("SIZE ") {
-            var text = ext
-            if let n = text.withUTF8({ sizeLimit(UnsafeBufferPointer(rebasing: $0[5...])) }) { return n }
+        for ext in extensions where text.hasPrefixIgnoringASCIICase(ext, "SIZE ") {
+            if let n = text.withOctets(ext, { sizeLimit(UnsafeBufferPointer(rebasing: $0[5...])) }) { return n }
         }
         return nil
     }
@@ -513,10 +516,11 @@ enum SMTPRules {
     static func authCleartext(_ s: SMTPSessionRecord) -> [Finding] {
         guard !s.implicitTLS, let index = s.commands.indices.first(where: { s.commands[$0].kind == .auth }) else { return [] }
         let auth = s.commands[index]
+        let mechanism = s.text[auth.argument]
         guard !afterTLS(s, frame: auth.frame) else { return [] }
         return [Finding(
             kind: .authCleartext, session: s.id, party: .client, frame: auth.frame, timestamp: auth.timestamp,
-            message: "AUTH \(auth.argument) on a session without TLS: the credentials crossed the network in clear (they are not shown)",
-            line: "AUTH \(auth.argument)", evidence: [("mechanism", .string(auth.argument))])]
+            message: "AUTH \(mechanism) on a session without TLS: the credentials crossed the network in clear (they are not shown)",
+            line: "AUTH \(mechanism)", evidence: [("mechanism", .string(mechanism))])]
     }
 }

@@ -34,6 +34,11 @@ public enum JSONLinesReport {
     }
 
     static func sessionRecord(_ s: SMTPSessionRecord, findings: [Finding], to out: JSONWriter) {
+        s.text.octets.withUnsafeBufferPointer { text in sessionRecord(s, text: text, findings: findings, to: out) }
+    }
+
+    /// `text`: the record's text octets, which its `TextRef`s name.
+    static func sessionRecord(_ s: SMTPSessionRecord, text: UnsafeBufferPointer<UInt8>, findings: [Finding], to out: JSONWriter) {
         out.beginObject()
         out.key("type"); out.constant("session")
         out.key("id"); out.int(s.id)
@@ -51,21 +56,21 @@ public enum JSONLinesReport {
         out.key("helo")
         if let verb = s.heloVerb {
             out.beginObject()
-            out.key("verb"); out.string(verb)
-            out.key("argument"); out.string(s.heloArgument)
+            out.key("verb"); out.string(verb, in: text)
+            out.key("argument"); out.string(s.heloArgument, in: text)
             out.endObject()
         } else {
             out.null()
         }
-        out.key("extensions"); out.strings(s.extensions)
+        out.key("extensions"); out.strings(s.extensions, in: text)
         out.key("tls"); out.bool(s.tls)
         out.key("tls_decrypted"); out.bool(s.tlsDecrypted)
-        out.key("auth"); out.string(s.authMechanism)
+        out.key("auth"); out.string(s.authMechanism, in: text)
         out.key("transactions")
         out.beginArray()
         // Read in place: indexing would copy (and retain) each transaction's strings and lists.
         s.transactions.withUnsafeBufferPointer { transactions in
-            for i in transactions.indices { transaction(transactions[i], to: out) }
+            for i in transactions.indices { transaction(transactions[i], text: text, to: out) }
         }
         out.endArray()
         out.key("messages"); out.int(s.messageCount)
@@ -117,8 +122,8 @@ public enum JSONLinesReport {
                     out.beginObject()
                     out.key("frame"); out.int(commands[command].frame)
                     out.key("time"); out.timestamp(commands[command].timestamp)
-                    out.key("verb"); out.string(commands[command].verb)
-                    out.key("argument"); out.string(commands[command].argument)
+                    out.key("verb"); out.string(commands[command].verb, in: text)
+                    out.key("argument"); out.string(commands[command].argument, in: text)
                     out.key("reply"); out.int(reply.map { replies[$0].code })
                     out.key("reply_frame"); out.int(reply.map { replies[$0].frame })
                     out.endObject()
@@ -132,8 +137,8 @@ public enum JSONLinesReport {
                 out.key("frame"); out.int(replies[i].frame)
                 out.key("time"); out.timestamp(replies[i].timestamp)
                 out.key("code"); out.int(replies[i].code)
-                out.key("enhanced"); out.string(replies[i].enhancedCode)
-                out.key("text"); out.string(replies[i].text)
+                out.key("enhanced"); out.string(replies[i].enhancedCode, in: text)
+                out.key("text"); out.string(replies[i].text, in: text)
                 out.key("lines"); out.int(replies[i].lineCount)
                 out.key("packets"); out.int(replies[i].packetCount)
                 out.key("answers"); out.constant(answerLabel(replies[i].target))
@@ -223,13 +228,13 @@ public enum JSONLinesReport {
     /// strings and lists retained and released) first. A writer call that released what its
     /// caller holds would make this declaration false too.
     @_effects(releasenone)
-    static func transaction(_ t: TransactionRecord, to out: JSONWriter) {
+    static func transaction(_ t: TransactionRecord, text: UnsafeBufferPointer<UInt8>, to out: JSONWriter) {
         out.beginObject()
-        out.key("mail_from"); out.string(t.mailFrom)
+        out.key("mail_from"); out.string(t.mailFrom, in: text)
         out.key("mail_frame"); out.int(t.mailFrame)
         out.key("mail_reply"); out.int(t.mailReply)
-        out.key("mail_parameters"); out.strings(t.mailParameters)
-        out.key("rcpt_to"); out.strings(t.rcptTo)
+        out.key("mail_parameters"); out.strings(t.mailParameters, in: text)
+        out.key("rcpt_to"); out.strings(t.rcptTo, in: text)
         out.key("rcpt_replies")
         out.beginArray()
         for reply in t.rcptReplies { out.int(reply) }
@@ -238,12 +243,12 @@ public enum JSONLinesReport {
         out.key("complete"); out.bool(t.contentComplete)
         out.key("reply"); out.int(t.reply)
         out.key("reply_frame"); out.int(t.replyFrame)
-        out.key("date"); out.string(t.headers.date)
-        out.key("from"); out.string(t.headers.from)
-        out.key("to"); out.string(t.headers.to)
-        out.key("subject"); out.string(t.headers.subject)
-        out.key("subject_raw"); out.string(t.headers.subjectRaw)
-        out.key("message_id"); out.string(t.headers.messageID)
+        out.key("date"); out.string(t.headers.date, in: text)
+        out.key("from"); out.string(t.headers.from, in: text)
+        out.key("to"); out.string(t.headers.to, in: text)
+        out.key("subject"); out.string(t.headers.subject, in: text)
+        out.key("subject_raw"); out.string(t.headers.subjectRaw, in: text)
+        out.key("message_id"); out.string(t.headers.messageID, in: text)
         out.endObject()
     }
 
@@ -327,5 +332,23 @@ public enum JSONLinesReport {
         writeFindings(r.findings.filter { $0.session == nil }, to: out)
         writeSummary(r, inputs: inputs, to: out)
         return out.text
+    }
+}
+
+extension JSONWriter {
+    /// A piece of a session record's text, read where the record keeps it (`text`, the
+    /// record's text octets): no `String` made.
+    func string(_ ref: TextRef, in text: UnsafeBufferPointer<UInt8>) {
+        string(utf8: UnsafeBufferPointer(rebasing: text[Int(ref.offset)..<Int(ref.offset) + Int(ref.count)]))
+    }
+
+    func string(_ ref: TextRef?, in text: UnsafeBufferPointer<UInt8>) {
+        if let ref { string(ref, in: text) } else { null() }
+    }
+
+    func strings(_ refs: [TextRef], in text: UnsafeBufferPointer<UInt8>) {
+        beginArray()
+        for ref in refs { string(ref, in: text) }
+        endArray()
     }
 }

@@ -194,6 +194,15 @@ public final class JSONWriter {
         count &+= 1
     }
 
+    /// A string given as its UTF-8 octets (valid UTF-8: a session record's text).
+    public func string(utf8 octets: UnsafeBufferPointer<UInt8>) {
+        if let base = octets.baseAddress, byte_scan_is_plain_json_text(base, octets.count) {
+            appendQuoted(base, count: octets.count, then: UInt8(ascii: ","))
+        } else {
+            string(String(decoding: octets, as: UTF8.self))
+        }
+    }
+
     public func string(_ text: String?) {
         if let text { string(text) } else { null() }
     }

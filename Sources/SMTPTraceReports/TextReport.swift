@@ -159,7 +159,7 @@ public struct TextReport {
         let bySession = Dictionary(grouping: r.findings.filter { $0.session != nil }, by: { $0.session! })
         var worst: [Severity?] = []
         for s in r.sessions {
-            let first = s.transactions.first?.mailFrom
+            let first = s.text[s.transactions.first?.mailFrom]
             let mailFrom = first.map { s.transactions.count > 1 ? "\($0) +\(s.transactions.count - 1)" : $0 } ?? "-"
             let findings = bySession[s.id] ?? []
             worst.append(findings.map(\.severity).max())
@@ -170,7 +170,7 @@ public struct TextReport {
                 s.server.description,
                 days.count == 1 ? String(start.dropFirst(11)) : start,
                 TimeFormatting.duration(s.duration),
-                s.heloArgument.map { Escaping.terminal($0, limit: 64) } ?? "-",
+                s.text[s.heloArgument].map { Escaping.terminal($0, limit: 64) } ?? "-",
                 first == nil ? "-" : Escaping.terminal(mailFrom, limit: 64),
                 String(s.recipientCount),
                 String(s.messageCount),
@@ -195,7 +195,7 @@ public struct TextReport {
             if head.count + flagText.count > width { flagText = String(flagText.prefix(max(0, width - head.count))) }
             let styled = worst[row].map { style.severity($0, flagText) } ?? flagText
             out += (head.count > width ? fit(head) : head + styled) + "\n"
-            var detail = [s.heloVerb.map { "\($0) \(cells[5])" } ?? "no HELO"]
+            var detail = [s.text[s.heloVerb].map { "\($0) \(cells[5])" } ?? "no HELO"]
             if cells[6] != "-" { detail.append("from \(cells[6])") }
             detail.append("\(cells[7]) rcpt · \(cells[8]) msg · \(cells[9])")
             out += fit("       " + detail.joined(separator: " · ")) + "\n"
@@ -237,7 +237,7 @@ public struct TextReport {
             for (index, reply) in s.replies.enumerated() {
                 var u = usage[reply.code, default: Usage()]
                 u.count += 1
-                if let e = reply.enhancedCode { u.enhanced[e, default: 0] += 1 }
+                if let e = reply.enhancedCode { u.enhanced[s.text[e], default: 0] += 1 }
                 u.servers[s.server.address.description, default: 0] += 1
                 u.commands[answered(reply, in: s), default: 0] += 1
                 usage[reply.code] = u
@@ -273,7 +273,7 @@ public struct TextReport {
     func answered(_ reply: ReplyRecord, in s: SMTPSessionRecord) -> String {
         switch reply.target {
         case .greeting: "greeting"
-        case .command(let i): i < s.commands.count ? s.commands[i].verb : "?"
+        case .command(let i): i < s.commands.count ? s.text[s.commands[i].verb] : "?"
         case .endOfData: "end of data"
         case .authExchange: "AUTH step"
         case .duringData: "during data"

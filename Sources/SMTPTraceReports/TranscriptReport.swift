@@ -48,7 +48,7 @@ public struct TranscriptReport {
             }
         }
         for command in s.commands {
-            let line = command.argument.isEmpty ? command.verb : "\(command.verb) \(command.argument)"
+            let line = command.argument.isEmpty ? s.text[command.verb] : "\(s.text[command.verb]) \(s.text[command.argument])"
             entries.append(Entry(frame: command.frame, order: 1, timestamp: command.timestamp, arrow: c,
                                  text: Escaping.terminal(line, limit: 200)))
         }
@@ -56,16 +56,16 @@ public struct TranscriptReport {
             entries.append(Entry(frame: auth.frame, order: 1, timestamp: auth.timestamp, arrow: c, text: "[AUTH response, not shown]"))
         }
         for reply in s.replies {
-            var text = "\(reply.code) " + Escaping.terminal(reply.text, limit: 160)
+            var text = "\(reply.code) " + Escaping.terminal(s.text[reply.text], limit: 160)
             if reply.lineCount > 1 { text += style.dim("  (\(reply.lineCount) lines)") }
             entries.append(Entry(frame: reply.frame, order: 2, timestamp: reply.timestamp, arrow: sv, text: text))
         }
         for t in s.transactions {
             if let frame = t.contentFrame, let time = t.contentTimestamp {
                 var parts = ["message"]
-                if let subject = t.headers.subject { parts.append("Subject: " + Escaping.terminal(subject, limit: 80)) }
-                if let id = t.headers.messageID { parts.append("Message-ID: " + Escaping.terminal(id, limit: 80)) }
-                if let from = t.headers.from { parts.append("From: " + Escaping.terminal(from, limit: 60)) }
+                if let subject = s.text[t.headers.subject] { parts.append("Subject: " + Escaping.terminal(subject, limit: 80)) }
+                if let id = s.text[t.headers.messageID] { parts.append("Message-ID: " + Escaping.terminal(id, limit: 80)) }
+                if let from = s.text[t.headers.from] { parts.append("From: " + Escaping.terminal(from, limit: 60)) }
                 entries.append(Entry(frame: frame, order: 1, timestamp: time, arrow: c, text: "[" + parts.joined(separator: " · ") + "]"))
             }
             if let frame = t.endFrame, let time = t.endTimestamp {

@@ -6,21 +6,9 @@ import Foundation
 /// Whitespace between two adjacent encoded words is dropped, as §6.2 says.
 public enum EncodedWords {
     public static func decode(_ text: String) -> String {
-        // Cheap rejection: no "=?" in the bytes, nothing to decode (most header values). On
-        // the string's own storage with memchr: iterating a `String.UTF8View` octet by octet
-        // cost about a thousand instructions per header value. (`memmem` would say it in one
-        // call, but Swift's Glibc module does not offer that GNU extension.)
+        // Cheap rejection: no "=?" in the bytes, nothing to decode (most header values).
         var copy = text
-        let found = copy.withUTF8 { utf8 -> Bool in
-            guard var at = utf8.baseAddress else { return false }
-            let end = at + utf8.count
-            while at < end, let equals = memchr(at, Int32(UInt8(ascii: "=")), end - at) {
-                let next = UnsafePointer(equals.assumingMemoryBound(to: UInt8.self)) + 1
-                if next < end && next.pointee == UInt8(ascii: "?") { return true }
-                at = next
-            }
-            return false
-        }
+        let found = copy.withUTF8 { mayContainWord($0) }
         guard found else { return text }
         var out = ""
         var rest = Substring(text)
@@ -47,6 +35,21 @@ public enum EncodedWords {
             }
         }
         return out
+    }
+
+    /// Whether "=?" occurs in the octets: where an encoded word could start. With memchr on
+    /// the octets where they are: iterating a `String.UTF8View` octet by octet cost about a
+    /// thousand instructions per header value. (`memmem` would say it in one call, but Swift's
+    /// Glibc module does not offer that GNU extension.)
+    static func mayContainWord(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard var at = utf8.baseAddress else { return false }
+        let end = at + utf8.count
+        while at < end, let equals = memchr(at, Int32(UInt8(ascii: "=")), end - at) {
+            let next = UnsafePointer(equals.assumingMemoryBound(to: UInt8.self)) + 1
+            if next < end && next.pointee == UInt8(ascii: "?") { return true }
+            at = next
+        }
+        return false
     }
 
     struct Word {

@@ -23,34 +23,58 @@ public struct SMTPCommand: Sendable, Equatable {
         return Array(bytes).withUnsafeBufferPointer { parse(octets: $0) }
     }
 
-    /// The verb is read in place (at most 32 octets looked at) and upper-cased: a known verb
-    /// is then its name from `SMTPVerb` (a literal, nothing to build: building the string cost
-    /// a fifth of a command's decoding), any other a string of its own. No array per line.
     static func parse(octets bytes: UnsafeBufferPointer<UInt8>) -> SMTPCommand {
+        let parts = CommandLineParts(bytes)
+        let verb = parts.kind != .other ? parts.kind.name : String(unsafeUninitializedCapacity: parts.verbLength) { out in
+            for i in 0..<parts.verbLength { out[i] = upperCasedASCII(bytes[i]) }
+            return parts.verbLength
+        }
+        let argument = String(decoding: UnsafeBufferPointer(rebasing: bytes[parts.argument]), as: UTF8.self)
+        return SMTPCommand(verb: verb, argument: argument, isWellFormed: parts.isWellFormed, kind: parts.kind)
+    }
+}
+
+/// Where a command line's verb and argument are, read in place (no string made): what the
+/// conversation copies into its record's text, and what `SMTPCommand` decodes.
+struct CommandLineParts {
+    /// The verb as one smtp-trace knows (`.other` for any other or a malformed one).
+    var kind: SMTPVerb
+    /// The verb is 1 to 16 ASCII letters.
+    var isWellFormed: Bool
+    /// The verb is the line's first `verbLength` octets (at most 32 looked at).
+    var verbLength: Int
+    /// The argument's octets: after the verb and one space; for AUTH its first word only (the
+    /// mechanism, never an initial response).
+    var argument: Range<Int>
+
+    @inline(__always)
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         var verbLength = 0
         var lettersOnly = true
         while verbLength < bytes.count, bytes[verbLength] != 0x20, verbLength < 32 {
             if !isASCIILetter(bytes[verbLength]) { lettersOnly = false }
             verbLength += 1
         }
-        let wellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
-        @inline(__always) func upperCased(_ b: UInt8) -> UInt8 { b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
-        let verbOctets = UnsafeBufferPointer(rebasing: bytes[..<verbLength])
-        let kind = wellFormed ? SMTPVerb(upperCased: verbOctets.lazy.map(upperCased)) : .other
-        let verb = kind != .other ? kind.name : String(unsafeUninitializedCapacity: verbLength) { out in
-            for i in 0..<verbLength { out[i] = upperCased(verbOctets[i]) }
-            return verbLength
-        }
-        var rest = verbLength
-        if rest < bytes.count, bytes[rest] == 0x20 { rest += 1 }
-        var argument = String(decoding: UnsafeBufferPointer(rebasing: bytes[rest...]), as: UTF8.self)
+        isWellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
+        self.verbLength = verbLength
+        kind = isWellFormed ? SMTPVerb(upperCased: UnsafeBufferPointer(rebasing: bytes[..<verbLength]).lazy.map(upperCasedASCII)) : .other
+        var start = verbLength
+        if start < bytes.count, bytes[start] == 0x20 { start += 1 }
+        var end = bytes.count
         if kind == .auth {
-            // Keep the mechanism, never an initial response.
-            argument = String(argument.split(separator: " ", maxSplits: 1).first ?? "")
+            // Its first word, as `split(separator: " ")` finds it (spaces are ASCII, so UTF-8
+            // stays whole).
+            while start < end, bytes[start] == 0x20 { start += 1 }
+            var wordEnd = start
+            while wordEnd < end, bytes[wordEnd] != 0x20 { wordEnd += 1 }
+            end = wordEnd
         }
-        return SMTPCommand(verb: verb, argument: argument, isWellFormed: wellFormed, kind: kind)
+        argument = start..<end
     }
 }
+
+@inline(__always)
+func upperCasedASCII(_ b: UInt8) -> UInt8 { b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
 
 /// One line of a server reply (RFC 5321 §4.2): three digits (the first 2 to 5; servers do
 /// send second digits above 5, e.g. `472`), then `-` (more lines follow), a space or the end of
@@ -79,10 +103,10 @@ public struct SMTPReplyLine: Sendable, Equatable {
     }
 }
 
-/// RFC 3463 enhanced status code at the start of a reply's text (`5.5.4`), when present and
-/// consistent with the reply's class; read from the first line's octets where the framer left
-/// them.
-func enhancedStatusCode(octets: UnsafeBufferPointer<UInt8>, replyCode: Int) -> String? {
+/// The length of the RFC 3463 enhanced status code at the start of a reply's text (`5.5.4`),
+/// when present and consistent with the reply's class; read from the first line's octets
+/// where the framer left them.
+func enhancedStatusCodeLength(octets: UnsafeBufferPointer<UInt8>, replyCode: Int) -> Int? {
     // class "." subject "." detail, each of subject and detail 1-3 digits, then a space or
     // the end; the class must be the reply's (RFC 3463 §2). Most texts fail at the first
     // octet. Classes 2, 4 and 5 only.
@@ -102,7 +126,7 @@ func enhancedStatusCode(octets: UnsafeBufferPointer<UInt8>, replyCode: Int) -> S
         guard digits >= 1, digits <= 3 else { return nil }
     }
     guard index == octets.count || octets[index] == 0x20 else { return nil }
-    return String(decoding: UnsafeBufferPointer(rebasing: octets[..<index]), as: UTF8.self)
+    return index
 }
 
 extension StringProtocol {

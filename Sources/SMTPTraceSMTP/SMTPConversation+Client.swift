@@ -83,7 +83,7 @@ extension SMTPConversation {
     // MARK: - Commands
 
     func command(_ info: FramedLine, bytes: UnsafeBufferPointer<UInt8>) {
-        let command = SMTPCommand.parse(octets: bytes)
+        let command = CommandLineParts(bytes)
         if resyncClient {
             // After a gap, wait for a line that is clearly a command.
             guard command.kind != .other else {
@@ -96,10 +96,19 @@ extension SMTPConversation {
         }
         checkCommandLine(info, bytes: bytes, verb: command.kind)
         if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.kind }
+        // The verb upper-cased and the argument, each copied once into the record's text (the
+        // addresses and parameters below are parts of the argument's copy); past the commands
+        // kept, only what the session's state keeps.
         let index = record.commands.count
-        if index < limits.maxCommandsKept {
+        let kept = index < limits.maxCommandsKept
+        var verb = TextRef(offset: 0, count: 0), argument = verb
+        if kept || Self.keepsText(command.kind) {
+            verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]), upperCased: true)
+            argument = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[command.argument]))
+        }
+        if kept {
             record.commands.append(CommandRecord(
-                verb: command.verb, kind: command.kind, argument: command.argument, frame: info.frame,
+                verb: verb, kind: command.kind, argument: argument, frame: info.frame,
                 timestamp: info.timestamp, length: info.length, replyIndex: nil,
                 sentBeforePreviousReply: !pending.isEmpty,
                 pipeliningAdvertised: pipeliningAdvertised))
@@ -109,14 +118,15 @@ extension SMTPConversation {
         pending.append(.command(index))
         switch command.kind {
         case .helo, .ehlo:
-            record.heloVerb = command.verb
-            record.heloArgument = command.argument
+            record.heloVerb = verb
+            record.heloArgument = argument
         case .mail:
-            let parameters = Self.parameters(after: "FROM:", in: command.argument)
-            let size = parameters.first(where: { $0.hasPrefixIgnoringASCIICase("SIZE=") }).flatMap { UInt64($0.dropFirst(5)) }
+            let parameters = parameters(after: "FROM:", in: argument)
+            let size = parameters.first(where: { record.text.hasPrefixIgnoringASCIICase($0, "SIZE=") })
+                .flatMap { UInt64(record.text[$0].dropFirst(5)) }
             // Made in the append: a transaction built in a variable first was copied into the list.
             record.transactions.append(TransactionRecord(
-                mailFrom: Self.path(after: "FROM:", in: command.argument), mailFrame: info.frame,
+                mailFrom: path(after: "FROM:", in: argument), mailFrame: info.frame,
                 mailParameters: parameters, declaredSize: size))
             currentTransaction = record.transactions.count - 1
             commandTransaction[index] = currentTransaction
@@ -124,7 +134,7 @@ extension SMTPConversation {
             if let t = currentTransaction {
                 commandTransaction[index] = t
                 rcptSlot[index] = record.transactions[t].rcptTo.count
-                record.transactions[t].rcptTo.append(Self.path(after: "TO:", in: command.argument))
+                record.transactions[t].rcptTo.append(path(after: "TO:", in: argument))
                 record.transactions[t].rcptReplies.append(nil)
             }
         case .data:
@@ -139,7 +149,7 @@ extension SMTPConversation {
             // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
             // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
             // opaque after it.
-            let parts = command.argument.split(separator: " ", omittingEmptySubsequences: true)
+            let parts = record.text[argument].split(separator: " ", omittingEmptySubsequences: true)
             let wellFormed = parts.count == 1 || (parts.count == 2 && parts[1].uppercased() == "LAST")
             if wellFormed, let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
                 let size = UInt64(sizeText)
@@ -175,7 +185,8 @@ extension SMTPConversation {
                 }
             }
         case .auth:
-            record.authMechanism = command.argument.uppercased()
+            let mechanism = record.text[argument].uppercased()
+            record.authMechanism = record.text.append(mechanism)
         case .rset:
             currentTransaction = nil
         case .starttls:
@@ -184,6 +195,15 @@ extension SMTPConversation {
             quitSent = true
         default:
             break
+        }
+    }
+
+    /// Commands whose text the session keeps beyond the command list (HELO's argument, the
+    /// addresses, BDAT's size, AUTH's mechanism).
+    static func keepsText(_ kind: SMTPVerb) -> Bool {
+        switch kind {
+        case .helo, .ehlo, .mail, .rcpt, .bdat, .auth: true
+        default: false
         }
     }
 
@@ -411,44 +431,50 @@ extension SMTPConversation {
     func headerField(_ bytes: UnsafeBufferPointer<UInt8>) {
         if let first = bytes.first, first == 0x20 || first == 0x09 {
             // A folded continuation of the previous field (RFC 5322 §2.2.3).
-            if var header = currentHeader, header.value.utf8.count < 998 {
-                header.value += " " + String(decoding: UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes)]), as: UTF8.self)
-                currentHeader = header
+            if currentHeader != nil, headerValue.count < 998 {
+                headerValue.append(0x20)
+                SessionText.appendRepairing(UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes)]), to: &headerValue)
             }
             return
         }
         commitHeader()
         guard let colon = bytes.firstIndex(of: 0x3A), let field = Self.reportedHeader(named: bytes[..<colon]) else { return }
-        // Trimmed as octets, then decoded once.
-        currentHeader = (field, String(decoding: UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes, from: colon + 1)]), as: UTF8.self))
+        currentHeader = field
+        headerValue.removeAll(keepingCapacity: true)
+        SessionText.appendRepairing(UnsafeBufferPointer(rebasing: bytes[spaceTrimmedRange(bytes, from: colon + 1)]), to: &headerValue)
     }
 
     func commitHeader() {
-        // Moved out, not copied.
-        guard let header = currentHeader.take(), let t = currentTransaction else { return }
+        guard let field = currentHeader.take(), let t = currentTransaction else { return }
         // Only the five fields the record keeps are cut and decoded, each the first time it
         // appears; the headers are changed in place (a copy of them per field adds up).
-        switch header.field {
+        switch field {
         case .date:
-            if record.transactions[t].headers.date == nil { record.transactions[t].headers.date = header.value.limited(to: 998) }
+            if record.transactions[t].headers.date == nil { record.transactions[t].headers.date = keepHeaderValue() }
         case .from:
-            if record.transactions[t].headers.from == nil {
-                record.transactions[t].headers.from = EncodedWords.decode(header.value.limited(to: 998))
-            }
+            if record.transactions[t].headers.from == nil { record.transactions[t].headers.from = keepHeaderValue(decoded: true) }
         case .to:
-            if record.transactions[t].headers.to == nil {
-                record.transactions[t].headers.to = EncodedWords.decode(header.value.limited(to: 998))
-            }
+            if record.transactions[t].headers.to == nil { record.transactions[t].headers.to = keepHeaderValue(decoded: true) }
         case .subject:
             if record.transactions[t].headers.subject == nil {
-                let raw = header.value.limited(to: 998)
-                record.transactions[t].headers.subject = EncodedWords.decode(raw)
+                let raw = keepHeaderValue()
                 record.transactions[t].headers.subjectRaw = raw
+                let mayBeEncoded = record.text.withOctets(raw) { EncodedWords.mayContainWord($0) }
+                record.transactions[t].headers.subject = mayBeEncoded ? record.text.append(EncodedWords.decode(record.text[raw])) : raw
             }
         case .messageID:
-            if record.transactions[t].headers.messageID == nil {
-                record.transactions[t].headers.messageID = header.value.limited(to: 998)
-            }
+            if record.transactions[t].headers.messageID == nil { record.transactions[t].headers.messageID = keepHeaderValue() }
+        }
+    }
+
+    /// The header value read, at most 998 characters, copied into the record's text (with
+    /// RFC 2047 encoded words decoded when `decoded`). Nearly every value is short enough by
+    /// its octet count and has no "=?": its octets go in as they are, no `String` made.
+    func keepHeaderValue(decoded: Bool = false) -> TextRef {
+        headerValue.withUnsafeBufferPointer { value in
+            if value.count <= 998 && !(decoded && EncodedWords.mayContainWord(value)) { return record.text.append(valid: value) }
+            let limited = String(decoding: value, as: UTF8.self).limited(to: 998)
+            return record.text.append(decoded ? EncodedWords.decode(limited) : limited)
         }
     }
 
@@ -465,21 +491,21 @@ extension SMTPConversation {
         }
     }
 
-    /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets.
-    static func path(after prefix: StaticString, in argument: String) -> String {
+    /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets, a part
+    /// of the argument's text.
+    func path(after prefix: StaticString, in argument: TextRef) -> TextRef {
         // On octets: `<`, `>` and spaces are ASCII, so cutting there keeps UTF-8 whole.
-        var text = argument
-        return text.withUTF8 { octets in
-            var start = skipPrefix(prefix, in: octets)
+        let (start, end) = record.text.withOctets(argument) { octets -> (Int, Int) in
+            var start = Self.skipPrefix(prefix, in: octets)
             while start < octets.count, octets[start] == 0x20 { start += 1 }
             if start < octets.count, octets[start] == UInt8(ascii: "<"),
                 let close = octets[start...].firstIndex(of: UInt8(ascii: ">"))
             {
-                return String(decoding: UnsafeBufferPointer(rebasing: octets[(start + 1)..<close]), as: UTF8.self)
+                return (start + 1, close)
             }
-            let end = octets[start...].firstIndex(of: 0x20) ?? octets.count
-            return String(decoding: UnsafeBufferPointer(rebasing: octets[start..<end]), as: UTF8.self)
+            return (start, octets[start...].firstIndex(of: 0x20) ?? octets.count)
         }
+        return argument.part(start, end)
     }
 
     /// Where the text after `prefix` (ASCII, compared without case) starts: 0 without it.
@@ -487,25 +513,24 @@ extension SMTPConversation {
         hasASCIIPrefix(octets, prefix) ? prefix.utf8CodeUnitCount : 0
     }
 
-    /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), on
-    /// octets as `path(after:in:)`: the words are cut at ASCII spaces only.
-    static func parameters(after prefix: StaticString, in argument: String) -> [String] {
-        var text = argument
-        return text.withUTF8 { octets in
-            var i = skipPrefix(prefix, in: octets)
+    /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), parts of
+    /// the argument's text as `path(after:in:)`: the words are cut at ASCII spaces only.
+    func parameters(after prefix: StaticString, in argument: TextRef) -> [TextRef] {
+        record.text.withOctets(argument) { octets in
+            var i = Self.skipPrefix(prefix, in: octets)
             while i < octets.count, octets[i] == 0x20 { i += 1 }
             if i < octets.count, octets[i] == UInt8(ascii: "<"), let close = octets[i...].firstIndex(of: UInt8(ascii: ">")) {
                 i = close + 1
             } else {
                 while i < octets.count, octets[i] != 0x20 { i += 1 }
             }
-            var words: [String] = []
+            var words: [TextRef] = []
             while i < octets.count && words.count < 16 {
                 while i < octets.count, octets[i] == 0x20 { i += 1 }
                 guard i < octets.count else { break }
                 let start = i
                 while i < octets.count, octets[i] != 0x20 { i += 1 }
-                words.append(String(decoding: UnsafeBufferPointer(rebasing: octets[start..<i]), as: UTF8.self))
+                words.append(argument.part(start, i))
             }
             return words
         }

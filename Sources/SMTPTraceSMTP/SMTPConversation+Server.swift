@@ -60,16 +60,15 @@ extension SMTPConversation {
                 // Trimmed as octets, then decoded once (spaces and tabs are whole characters in
                 // any UTF-8, so this is the decoded text trimmed).
                 let kept = spaceTrimmedRange(bytes, from: line.textStart)
-                if !kept.isEmpty {
-                    replyLines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[kept]), as: UTF8.self))
-                }
+                if !kept.isEmpty { replyLines.append(record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[kept]))) }
             }
         } else {
             clientLineDuringPartialReply = false
             if !replyLines.isEmpty { replyLines.removeAll(keepingCapacity: true) }
             let textOctets = UnsafeBufferPointer(rebasing: bytes[line.textStart...])
-            let text = String(decoding: textOctets, as: UTF8.self)
-            let enhancedCode = enhancedStatusCode(octets: textOctets, replyCode: line.code)
+            let text = record.text.append(wire: textOctets)
+            // The code is ASCII digits and dots: the same octets at the start of the text kept.
+            let enhancedCode = enhancedStatusCodeLength(octets: textOctets, replyCode: line.code).map { text.part(0, $0) }
             partialReply = PartialReply(code: line.code, text: text, enhancedCode: enhancedCode, frame: info.frame,
                                         timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
                                         inconsistent: false)
@@ -125,12 +124,12 @@ extension SMTPConversation {
         let replyIndex = record.replies.count
         record.replies.append(ReplyRecord(
             code: partial.code, enhancedCode: partial.enhancedCode,
-            text: partial.text.limited(to: 512), lineCount: partial.lines, packetCount: partial.packets,
+            text: record.text.limited(partial.text, to: 512), lineCount: partial.lines, packetCount: partial.packets,
             frame: partial.frame, timestamp: partial.timestamp, target: target,
             inconsistentCodes: partial.inconsistent))
         if partial.inconsistent {
             observe(.badReply, side: .serverToClient, context: .reply, frame: partial.frame, timestamp: partial.timestamp,
-                    line: partial.text.limited(to: 200),
+                    line: record.text[record.text.limited(partial.text, to: 200)] as String,
                     fields: [.init("cause", .string("codes_differ")), .init("reply_code", .int(partial.code))])
         }
         if let data = inTransit { noteReplyDuringData(partial, dataCommand: data) }
@@ -146,7 +145,7 @@ extension SMTPConversation {
             record.observations[d.observation]["reply_codes"] = .strings(codes + [String(partial.code)])
         } else if let index = observe(
             .replyDuringData, side: .serverToClient, context: .reply, frame: partial.frame,
-            timestamp: partial.timestamp, line: String(partial.code) + " " + partial.text,
+            timestamp: partial.timestamp, line: String(partial.code) + " " + record.text[partial.text],
             fields: [
                 .init("reply_code", .int(partial.code)), .init("reply_codes", .strings([String(partial.code)])),
                 .init("command_frame", .int(data < record.commands.count ? Int(record.commands[data].frame) : 0)),
@@ -185,7 +184,7 @@ extension SMTPConversation {
                     record.extensions = replyLines
                     replyLines = []
                     pipeliningAdvertised = record.extensions.contains {
-                        $0.equalsIgnoringASCIICase("PIPELINING")
+                        record.text.equalsIgnoringASCIICase($0, "PIPELINING")
                     }
                 }
             case .mail:
@@ -205,7 +204,7 @@ extension SMTPConversation {
                 }
             case .bdat:
                 if let t = commandTransaction[i], record.transactions[t].reply == nil,
-                    record.commands[i].argument.uppercased().hasSuffix("LAST")
+                    record.text[record.commands[i].argument].uppercased().hasSuffix("LAST")
                 {
                     record.transactions[t].reply = partial.code
                     record.transactions[t].replyFrame = partial.frame

@@ -46,9 +46,10 @@ public final class SMTPConversation {
     /// A multi-line reply being assembled.
     struct PartialReply {
         var code: Int
-        var text: String
+        /// The first line's text, in the record's text.
+        var text: TextRef
         /// The RFC 3463 code at the start of the first line's text.
-        var enhancedCode: String?
+        var enhancedCode: TextRef?
         var frame: UInt64
         var timestamp: CaptureTimestamp
         var lines: Int
@@ -77,8 +78,9 @@ public final class SMTPConversation {
     var partialReply: PartialReply? = nil
     /// The partial reply's lines after its first, trimmed, the empty ones left out (at most
     /// 64): an EHLO reply's extensions. Kept here, not in `PartialReply`, so that a reply
-    /// costs no list of its own.
-    var replyLines: [String] = []
+    /// costs no list of its own. Their octets are in the record's text, whether an EHLO reply
+    /// takes them or not (replies of more than one line are nearly all EHLO's).
+    var replyLines: [TextRef] = []
     /// A client line was decoded since the partial reply's first line.
     var clientLineDuringPartialReply = false
     var greetingSeen = false
@@ -95,7 +97,11 @@ public final class SMTPConversation {
     /// The terminator of the previous content line (for end-of-data ambiguity).
     var previousContentTerminator: LineTerminator = .crlf
     var headerBytes = 0
-    var currentHeader: (field: ReportedHeader, value: String)? = nil
+    /// The reported header field being read (folded lines may follow) and its value so far:
+    /// valid UTF-8 (each line's part checked as it comes), copied into the record's text when
+    /// the field ends. The buffer is reused from field to field.
+    var currentHeader: ReportedHeader? = nil
+    var headerValue: [UInt8] = []
     var currentTransaction: Int? = nil
     /// The last accepted EHLO listed PIPELINING.
     var pipeliningAdvertised = false

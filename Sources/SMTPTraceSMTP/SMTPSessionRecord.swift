@@ -20,11 +20,12 @@ public enum SessionClose: String, Sendable, Codable, CaseIterable {
 
 /// A command the client sent, with the reply it got.
 public struct CommandRecord: Sendable, Equatable {
-    public var verb: String
+    /// Upper-cased.
+    public var verb: TextRef
     /// The verb as one smtp-trace knows (`.other` for any other): what code compares.
     public var kind: SMTPVerb
     /// As sent, except AUTH (mechanism only). Escaping happens in the reports.
-    public var argument: String
+    public var argument: TextRef
     public var frame: UInt64
     public var timestamp: CaptureTimestamp
     /// Octets in the command line, excluding CRLF.
@@ -59,10 +60,10 @@ public enum ReplyTarget: Sendable, Equatable {
 /// A complete (possibly multi-line) server reply.
 public struct ReplyRecord: Sendable, Equatable {
     public var code: Int
-    /// RFC 3463 enhanced status code from the first line, e.g. `5.5.4`.
-    public var enhancedCode: String?
-    /// Text of the first line (after the code and separator).
-    public var text: String
+    /// RFC 3463 enhanced status code from the first line, e.g. `5.5.4` (the start of `text`).
+    public var enhancedCode: TextRef?
+    /// Text of the first line (after the code and separator), at most 512 characters.
+    public var text: TextRef
     public var lineCount: Int
     /// How many packets carried its lines (a multi-line reply may span several).
     public var packetCount: Int
@@ -76,14 +77,14 @@ public struct ReplyRecord: Sendable, Equatable {
 
 /// One mail transaction: MAIL FROM up to the end of its message, RSET or the session's end.
 public struct TransactionRecord: Sendable, Equatable {
-    public var mailFrom: String
+    public var mailFrom: TextRef
     public var mailFrame: UInt64
     public var mailReply: Int?
     /// ESMTP parameters of MAIL (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), as sent.
-    public var mailParameters: [String] = []
+    public var mailParameters: [TextRef] = []
     /// The client's `SIZE=` declaration.
     public var declaredSize: UInt64?
-    public var rcptTo: [String] = []
+    public var rcptTo: [TextRef] = []
     /// Reply codes of the RCPT commands, in order (nil where none came).
     public var rcptReplies: [Int?] = []
     /// Message octets after dot-unstuffing, excluding the final `.` line; BDAT: chunk octets.
@@ -107,7 +108,7 @@ public struct TransactionRecord: Sendable, Equatable {
 
     /// A transaction as its MAIL command opens it, with room for a few recipients (instead of
     /// growing twice for the second).
-    public init(mailFrom: String, mailFrame: UInt64, mailParameters: [String] = [], declaredSize: UInt64? = nil) {
+    public init(mailFrom: TextRef, mailFrame: UInt64, mailParameters: [TextRef] = [], declaredSize: UInt64? = nil) {
         self.mailFrom = mailFrom
         self.mailFrame = mailFrame
         self.mailParameters = mailParameters
@@ -117,15 +118,15 @@ public struct TransactionRecord: Sendable, Equatable {
     }
 }
 
-/// The header fields smtp-trace reports from a message (unfolded, bounded).
+/// The header fields smtp-trace reports from a message (unfolded, bounded; From, To and
+/// Subject with RFC 2047 encoded words decoded, `subjectRaw` as sent).
 public struct MessageHeaders: Sendable, Equatable {
-    public var date: String?
-    public var from: String?
-    public var to: String?
-    /// Subject with RFC 2047 encoded words decoded; `subjectRaw` as sent.
-    public var subject: String?
-    public var subjectRaw: String?
-    public var messageID: String?
+    public var date: TextRef?
+    public var from: TextRef?
+    public var to: TextRef?
+    public var subject: TextRef?
+    public var subjectRaw: TextRef?
+    public var messageID: TextRef?
 
     public init() {}
 }
@@ -153,10 +154,10 @@ public struct SMTPSessionRecord: Sendable {
     public var midstream: Bool
     public var greeting: Int?
     /// The last HELO/EHLO sent: verb and argument.
-    public var heloVerb: String?
-    public var heloArgument: String?
+    public var heloVerb: TextRef?
+    public var heloArgument: TextRef?
     /// Extensions advertised in the last successful EHLO reply (keywords with parameters).
-    public var extensions: [String] = []
+    public var extensions: [TextRef] = []
     public var commands: [CommandRecord] = []
     public var replies: [ReplyRecord] = []
     public var transactions: [TransactionRecord] = []
@@ -167,8 +168,8 @@ public struct SMTPSessionRecord: Sendable {
     public var tlsDecrypted = false
     /// The session used implicit TLS (port 465): nothing to decode.
     public var implicitTLS = false
-    /// SASL mechanism of the last AUTH command.
-    public var authMechanism: String?
+    /// SASL mechanism of the last AUTH command, upper-cased.
+    public var authMechanism: TextRef?
     public var close: SessionClose
     /// Bytes never captured (gaps), per direction.
     public var gapBytes = DirectionCounts.zero
@@ -185,6 +186,8 @@ public struct SMTPSessionRecord: Sendable {
     public var resynchronisations: [Resynchronisation] = []
     /// The TCP layer's evidence (FINs, reset, gaps), in SMTP roles.
     public var tcp: SessionTCPEvidence? = nil
+    /// The octets of every `TextRef` above.
+    public var text = SessionText()
 
     public enum Detection: String, Sendable {
         case port

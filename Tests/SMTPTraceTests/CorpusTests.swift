@@ -40,7 +40,7 @@ struct TsharkView {
 /// Our sessions in tshark's terms: verbs cut to four letters, and a reply listed once per
 /// packet that carried its lines (tshark lists a code per frame).
 extension SMTPSessionRecord {
-    var tsharkCommands: [String] { commands.map { String($0.verb.prefix(4)) } }
+    var tsharkCommands: [String] { commands.map { String(text[$0.verb].prefix(4)) } }
     var tsharkReplyCodes: [Int] { replies.flatMap { Array(repeating: $0.code, count: $0.packetCount) } }
 }
 
@@ -134,7 +134,7 @@ struct CorpusRegressionTests {
     }
 
     func pairs(_ s: SMTPSessionRecord) -> [String] {
-        s.commands.map { "\($0.verb)→\($0.replyIndex.map { String(s.replies[$0].code) } ?? "-")" }
+        s.commands.map { "\(s.text[$0.verb])→\($0.replyIndex.map { String(s.replies[$0].code) } ?? "-")" }
     }
 
     @Test func linesAfterARejectedDATAAreCommandsAsTheServerSaw() throws {

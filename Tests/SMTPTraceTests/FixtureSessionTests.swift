@@ -54,21 +54,21 @@ struct FixtureSessionTests {
         #expect(session.commands.map(\.frame) == expected.commandFrames)
         #expect(session.replyCodes == [220, 250, 250, 250, 354, 250, 221])
         #expect(session.replies.map(\.frame) == expected.replyFrames)
-        #expect(session.heloVerb == "EHLO")
-        #expect(session.heloArgument == "client.example.org")
+        #expect(session.text[session.heloVerb] == "EHLO")
+        #expect(session.text[session.heloArgument] == "client.example.org")
         #expect(session.greeting == 220)
         #expect(session.transactions.count == 1)
         let transaction = try #require(session.transactions.first)
-        #expect(transaction.mailFrom == "alice@example.org")
-        #expect(transaction.rcptTo == ["bob@example.net"])
+        #expect(session.text[transaction.mailFrom] == "alice@example.org")
+        #expect(session.text[transaction.rcptTo] == ["bob@example.net"])
         #expect(transaction.reply == 250)
         #expect(transaction.contentComplete)
-        #expect(transaction.headers.subject == expected.subject)
-        #expect(transaction.headers.date == "Mon, 01 Jan 2024 12:00:00 +0000")
+        #expect(session.text[transaction.headers.subject] == expected.subject)
+        #expect(session.text[transaction.headers.date] == "Mon, 01 Jan 2024 12:00:00 +0000")
         #expect(session.close == .quit)
         #expect(session.midstream == false)
         #expect(session.tls == false)
-        #expect(session.extensions.contains("8BITMIME"))
+        #expect(session.text[session.extensions].contains("8BITMIME"))
     }
 
     @Test func ipv6SessionWithTwoRecipientsOnPort2525() throws {
@@ -80,8 +80,8 @@ struct FixtureSessionTests {
         #expect(session.client.address == .v6(0, 1))
         #expect(session.verbs == ["EHLO", "MAIL", "RCPT", "RCPT", "DATA", "QUIT"])
         #expect(session.replyCodes == [220, 250, 250, 250, 250, 354, 250, 221])
-        #expect(session.transactions.first?.rcptTo == ["bob@example.net", "carol@example.net"])
-        #expect(session.transactions.first?.headers.messageID == "<ipv6-ethernet@client.example.org>")
+        #expect(session.transactions.first.map { session.text[$0.rcptTo] } == ["bob@example.net", "carol@example.net"])
+        #expect(session.text[session.transactions.first?.headers.messageID] == "<ipv6-ethernet@client.example.org>")
         #expect(session.recipientCount == 2)
         #expect(session.close == .quit)
     }
@@ -89,7 +89,7 @@ struct FixtureSessionTests {
     @Test func twoSessionsInOneCapture() throws {
         let result = try analyzeFixture("two-sessions.pcap")
         #expect(result.sessions.map(\.id) == [1, 2])
-        #expect(result.sessions.map { $0.transactions.first?.headers.subject } == ["fixture two-sessions-1", "fixture two-sessions-2"])
+        #expect(result.sessions.map { $0.text[$0.transactions.first?.headers.subject] } == ["fixture two-sessions-1", "fixture two-sessions-2"])
         #expect(result.sessions.map(\.recipientCount) == [1, 2])
         #expect(result.sessions[0].client.port != result.sessions[1].client.port)
         #expect(result.sessions.allSatisfy { $0.close == .quit })
@@ -108,7 +108,7 @@ struct FixtureSessionTests {
         let transaction = try #require(session.transactions.first)
         #expect(transaction.contentComplete)
         #expect(transaction.reply == 250)
-        #expect(transaction.headers.subject == "fixture reordered")
+        #expect(session.text[transaction.headers.subject] == "fixture reordered")
         // 20,419 client bytes in all (tshark follow): the commands and the "." line around a
         // message whose size after the DATA line is counted here exactly once.
         #expect(session.bytes.clientToServer == 20_419)

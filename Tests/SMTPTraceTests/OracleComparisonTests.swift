@@ -104,7 +104,7 @@ struct OracleComparisonTests {
             }
             if let endReplyFrame {
                 if case .endOfData(let i) = reply.target, span.contains(i), reply.frame == endReplyFrame { chosen = reply }
-                if case .command(let i) = reply.target, span.contains(i), session.commands[i].verb == "BDAT",
+                if case .command(let i) = reply.target, span.contains(i), session.commands[i].kind == .bdat,
                     reply.frame == endReplyFrame
                 {
                     chosen = reply
@@ -113,7 +113,7 @@ struct OracleComparisonTests {
                 chosen = reply
             }
         }
-        return chosen.map { "\($0.code) \($0.text)" }
+        return chosen.map { "\($0.code) \(session.text[$0.text])" }
     }
 
     static func compareZeek(_ capture: String) throws -> FieldTally {
@@ -133,7 +133,7 @@ struct OracleComparisonTests {
             var mailIndices: [Int] = []
             var searchFrom = 0
             for t in session.transactions {
-                let i = session.commands[searchFrom...].firstIndex { $0.verb == "MAIL" && $0.frame == t.mailFrame } ?? searchFrom
+                let i = session.commands[searchFrom...].firstIndex { $0.kind == .mail && $0.frame == t.mailFrame } ?? searchFrom
                 mailIndices.append(i)
                 searchFrom = min(i + 1, session.commands.count)
             }
@@ -142,7 +142,7 @@ struct OracleComparisonTests {
                 let upper = k + 1 < mailIndices.count ? mailIndices[k + 1] : session.commands.count
                 let t = session.transactions[k]
                 guard t.contentComplete else { return upper }
-                if let i = session.commands[mailIndices[k]..<upper].lastIndex(where: { $0.verb == "DATA" || $0.verb == "BDAT" }) {
+                if let i = session.commands[mailIndices[k]..<upper].lastIndex(where: { $0.kind == .data || $0.kind == .bdat }) {
                     return i + 1
                 }
                 return upper
@@ -152,7 +152,7 @@ struct OracleComparisonTests {
                 let label = "\(capture) port \(port) row \(r + 1)"
                 let hasMail = row["mailfrom"] != nil
                 tally.check("transaction", label, oracle: hasMail, ours: hasMail && next < session.transactions.count)
-                var helo: String? = session.heloArgument
+                var helo: String? = session.text[session.heloArgument]
                 var mailFrom: String?
                 var rcpt: Set<String> = []
                 var reply: String?
@@ -161,11 +161,11 @@ struct OracleComparisonTests {
                 if hasMail, next < session.transactions.count {
                     let t = session.transactions[next]
                     let upper = next + 1 < mailIndices.count ? mailIndices[next + 1] : session.commands.count
-                    mailFrom = t.mailFrom
-                    rcpt = Set(t.rcptTo)
+                    mailFrom = session.text[t.mailFrom] as String
+                    rcpt = Set(session.text[t.rcptTo])
                     reply = lastReply(session, span: mailIndices[next]..<upper, endReplyFrame: t.replyFrame)
-                    subject = t.headers.subjectRaw
-                    messageID = t.headers.messageID
+                    subject = session.text[t.headers.subjectRaw]
+                    messageID = session.text[t.headers.messageID]
                     next += 1
                 } else if !hasMail {
                     // A Zeek row without MAIL: the commands after the previous transaction's
@@ -299,7 +299,7 @@ struct OracleComparisonTests {
         let label = e.capture
         if let n = e.sessions { tally.check("sessions", label, oracle: n, ours: result.sessions.count) }
         guard let s = result.sessions.first else { return tally }
-        if let helo = e.helo { tally.check("helo", label, oracle: helo, ours: s.heloArgument) }
+        if let helo = e.helo { tally.check("helo", label, oracle: helo, ours: s.text[s.heloArgument]) }
         if let tls = e.tls { tally.check("tls", label, oracle: tls, ours: s.tls) }
         if let n = e.transactionCount { tally.check("transactions", label, oracle: n, ours: s.transactions.count) }
         if let n = e.messages { tally.check("messages", label, oracle: n, ours: s.messageCount) }
@@ -307,8 +307,8 @@ struct OracleComparisonTests {
             tally.check("transactions", label, oracle: expected.count, ours: s.transactions.count)
             for (i, (x, t)) in zip(expected, s.transactions).enumerated() {
                 let at = "\(label) tx \(i)"
-                tally.check("mail_from", at, oracle: x.mailFrom, ours: t.mailFrom)
-                tally.check("rcpt_to", at, oracle: x.rcptTo, ours: t.rcptTo)
+                tally.check("mail_from", at, oracle: x.mailFrom, ours: s.text[t.mailFrom])
+                tally.check("rcpt_to", at, oracle: x.rcptTo, ours: s.text[t.rcptTo])
                 tally.check("complete", at, oracle: x.complete, ours: t.contentComplete)
                 if x.replied { tally.check("end_reply", at, oracle: true, ours: t.reply != nil) }
             }

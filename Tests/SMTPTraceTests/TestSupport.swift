@@ -65,6 +65,6 @@ func runTool(_ arguments: [String], stdin: Data? = nil) throws -> (status: Int32
 }
 
 extension SMTPSessionRecord {
-    var verbs: [String] { commands.map(\.verb) }
+    var verbs: [String] { commands.map { text[$0.verb] } }
     var replyCodes: [Int] { replies.map(\.code) }
 }
