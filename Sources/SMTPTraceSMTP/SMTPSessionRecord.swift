@@ -285,3 +285,15 @@ public struct FrameMark: Sendable, Equatable {
         self.timestamp = timestamp
     }
 }
+
+extension SessionClose {
+    // Compared and hashed by case, not by its text (as `FindingKind`): counted per session.
+    @inlinable
+    public static func == (a: SessionClose, b: SessionClose) -> Bool { a.caseIndex == b.caseIndex }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(caseIndex) }
+
+    @inlinable
+    var caseIndex: UInt8 { unsafeBitCast(self, to: UInt8.self) }
+}

@@ -83,6 +83,21 @@ struct FindingTests {
     }
 
     /// 552 then 421 while the DATA is still arriving: the server is at fault, at frame 36.
+    /// Ids and close kinds are compared and hashed by case: each equal to itself only, as by
+    /// its text, and every one its own dictionary key.
+    @Test func findingKindsAndClosesAreEqualOnlyToThemselves() {
+        for a in FindingKind.allCases {
+            for b in FindingKind.allCases { #expect((a == b) == (a.id == b.id), "\(a.id) \(b.id)") }
+        }
+        #expect(Set(FindingKind.allCases).count == FindingKind.allCases.count)
+        for a in SessionClose.allCases {
+            for b in SessionClose.allCases { #expect((a == b) == (a.rawValue == b.rawValue)) }
+        }
+        var counts: [SessionClose: Int] = [:]
+        for (i, close) in SessionClose.allCases.enumerated() { counts[close, default: 0] += i + 1 }
+        #expect(SessionClose.allCases.map { counts[$0] } == SessionClose.allCases.indices.map { $0 + 1 })
+    }
+
     @Test func replyDuringData() throws {
         let f = try #require(try Self.findings("founding-reply-during-data.pcap").first { $0.kind == .replyDuringData })
         #expect(f.party == .server)
