@@ -1,3 +1,5 @@
+import SMTPTraceSMTP
+
 /// How serious a finding is.
 public enum Severity: Int, Comparable, Sendable, CaseIterable, CustomStringConvertible {
     /// A notable event.
@@ -100,16 +102,10 @@ public enum FindingKind: String, CaseIterable, Sendable, Codable {
 }
 
 extension FindingKind {
-    // Compared and hashed by case, not by id: for a `String` raw type the standard library's
-    // defaults compare and hash the id text, a few hundred instructions per finding counted
-    // (three dictionary updates each). A case without payload is stored as its index in one
-    // octet.
+    // Compared and hashed by case, not by the raw text (`caseIndex(of:)`).
     @inlinable
-    public static func == (a: FindingKind, b: FindingKind) -> Bool { a.caseIndex == b.caseIndex }
+    public static func == (a: FindingKind, b: FindingKind) -> Bool { caseIndex(of: a) == caseIndex(of: b) }
 
     @inlinable
-    public func hash(into hasher: inout Hasher) { hasher.combine(caseIndex) }
-
-    @inlinable
-    var caseIndex: UInt8 { unsafeBitCast(self, to: UInt8.self) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(caseIndex(of: self)) }
 }

@@ -68,7 +68,7 @@ public enum JSONLinesReport {
         out.key("auth"); out.string(s.authMechanism, in: text)
         out.key("transactions")
         out.beginArray()
-        // Read in place: indexing would copy (and retain) each transaction's strings and lists.
+        // Read in place: indexing would copy (and retain) each transaction's lists.
         s.transactions.withUnsafeBufferPointer { transactions in
             for i in transactions.indices { transaction(transactions[i], text: text, to: out) }
         }
@@ -109,9 +109,8 @@ public enum JSONLinesReport {
             out.string(f.kind.id)
         }
         out.endArray()
-        // Elements read in place through buffers: indexing the arrays directly let the
-        // optimiser copy (and retain) a whole record for each field. The lists were taken out
-        // of the record above: closures that read `s` itself made a copy of all of it.
+        // Elements read in place through buffers. The lists were taken out of the record
+        // above: closures that read `s` itself made a copy of all of it.
         replyList.withUnsafeBufferPointer { replies in
             out.key("commands")
             out.beginArray()
@@ -225,7 +224,7 @@ public enum JSONLinesReport {
     /// Declared to release nothing it did not retain itself (in the sense explained at
     /// `JSONWriter.appendEscaped`, which holds for every writer call it makes): the session
     /// record's transactions are then written where they lie, not copied (and each of their
-    /// strings and lists retained and released) first. A writer call that released what its
+    /// lists retained and released) first. A writer call that released what its
     /// caller holds would make this declaration false too.
     @_effects(releasenone)
     static func transaction(_ t: TransactionRecord, text: UnsafeBufferPointer<UInt8>, to out: JSONWriter) {
@@ -338,10 +337,12 @@ public enum JSONLinesReport {
 extension JSONWriter {
     /// A piece of a session record's text, read where the record keeps it (`text`, the
     /// record's text octets): no `String` made.
+    @inline(__always)
     func string(_ ref: TextRef, in text: UnsafeBufferPointer<UInt8>) {
-        string(utf8: UnsafeBufferPointer(rebasing: text[Int(ref.offset)..<Int(ref.offset) + Int(ref.count)]))
+        string(utf8: SessionText.octets(of: ref, in: text))
     }
 
+    @inline(__always)
     func string(_ ref: TextRef?, in text: UnsafeBufferPointer<UInt8>) {
         if let ref { string(ref, in: text) } else { null() }
     }

@@ -23,6 +23,8 @@ public struct SMTPCommand: Sendable, Equatable {
         return Array(bytes).withUnsafeBufferPointer { parse(octets: $0) }
     }
 
+    /// The line's octets read in place (`CommandLineParts`), then the verb and argument made
+    /// strings: a known verb is its name from `SMTPVerb` (a literal, nothing to build).
     static func parse(octets bytes: UnsafeBufferPointer<UInt8>) -> SMTPCommand {
         let parts = CommandLineParts(bytes)
         let verb = parts.kind != .other ? parts.kind.name : String(unsafeUninitializedCapacity: parts.verbLength) { out in
@@ -62,8 +64,10 @@ struct CommandLineParts {
         if start < bytes.count, bytes[start] == 0x20 { start += 1 }
         var end = bytes.count
         if kind == .auth {
-            // Its first word, as `split(separator: " ")` finds it (spaces are ASCII, so UTF-8
-            // stays whole).
+            // Its first word: octets up to the first space after any spaces (spaces are ASCII,
+            // so UTF-8 stays whole). A space a combining mark follows ends the word too, where
+            // splitting the decoded `String` by `Character` did not, and kept the start of the
+            // initial response with the mechanism.
             while start < end, bytes[start] == 0x20 { start += 1 }
             var wordEnd = start
             while wordEnd < end, bytes[wordEnd] != 0x20 { wordEnd += 1 }
@@ -127,29 +131,6 @@ func enhancedStatusCodeLength(octets: UnsafeBufferPointer<UInt8>, replyCode: Int
     }
     guard index == octets.count || octets[index] == 0x20 else { return nil }
     return index
-}
-
-extension StringProtocol {
-    /// Whether the text starts with `prefix`, ASCII letters compared without case — without
-    /// building an uppercased copy of the whole text (commands and replies are checked this
-    /// way once per line).
-    public func hasPrefixIgnoringASCIICase(_ prefix: StaticString) -> Bool {
-        // Where the string keeps its octets together (nearly always): compared in place,
-        // without stepping an iterator over the UTF-8 view.
-        if let inPlace = utf8.withContiguousStorageIfAvailable({ hasASCIIPrefix($0, prefix) }) { return inPlace }
-        return prefix.withUTF8Buffer { wanted in
-            var text = utf8.makeIterator()
-            for w in wanted {
-                guard let b = text.next(), sameIgnoringASCIICase(b, w) else { return false }
-            }
-            return true
-        }
-    }
-
-    /// Whether the text is `word`, ASCII letters compared without case (an EHLO keyword).
-    public func equalsIgnoringASCIICase(_ word: StaticString) -> Bool {
-        utf8.count == word.utf8CodeUnitCount && hasPrefixIgnoringASCIICase(word)
-    }
 }
 
 /// Whether `octets` start with `prefix`, ASCII letters compared without case (nothing else

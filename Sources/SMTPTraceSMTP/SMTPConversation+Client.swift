@@ -97,14 +97,17 @@ extension SMTPConversation {
         checkCommandLine(info, bytes: bytes, verb: command.kind)
         if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.kind }
         // The verb upper-cased and the argument, each copied once into the record's text (the
-        // addresses and parameters below are parts of the argument's copy); past the commands
-        // kept, only what the session's state keeps.
+        // addresses and parameters below are parts of the argument's copy). Past the commands
+        // kept, only MAIL's and a RCPT's in a transaction, which the transaction keeps (as many
+        // as it has): a later HELO or AUTH replaces the one before it (`lateCommands`), so a
+        // flood of them does not grow the text.
         let index = record.commands.count
         let kept = index < limits.maxCommandsKept
+        let argumentOctets = UnsafeBufferPointer(rebasing: bytes[command.argument])
         var verb = TextRef(offset: 0, count: 0), argument = verb
-        if kept || Self.keepsText(command.kind) {
+        if kept || command.kind == .mail || (command.kind == .rcpt && currentTransaction != nil) {
             verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]), upperCased: true)
-            argument = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[command.argument]))
+            argument = record.text.append(wire: argumentOctets)
         }
         if kept {
             record.commands.append(CommandRecord(
@@ -118,8 +121,12 @@ extension SMTPConversation {
         pending.append(.command(index))
         switch command.kind {
         case .helo, .ehlo:
-            record.heloVerb = verb
-            record.heloArgument = argument
+            if kept {
+                record.heloVerb = verb
+                record.heloArgument = argument
+            } else {
+                lateCommands.helo = (command.kind, Array(argumentOctets))
+            }
         case .mail:
             let parameters = parameters(after: "FROM:", in: argument)
             let size = parameters.first(where: { record.text.hasPrefixIgnoringASCIICase($0, "SIZE=") })
@@ -149,7 +156,7 @@ extension SMTPConversation {
             // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
             // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
             // opaque after it.
-            let parts = record.text[argument].split(separator: " ", omittingEmptySubsequences: true)
+            let parts = String(decoding: argumentOctets, as: UTF8.self).split(separator: " ", omittingEmptySubsequences: true)
             let wellFormed = parts.count == 1 || (parts.count == 2 && parts[1].uppercased() == "LAST")
             if wellFormed, let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
                 let size = UInt64(sizeText)
@@ -185,8 +192,11 @@ extension SMTPConversation {
                 }
             }
         case .auth:
-            let mechanism = record.text[argument].uppercased()
-            record.authMechanism = record.text.append(mechanism)
+            if kept {
+                record.authMechanism = record.text.append(record.text[argument].uppercased())
+            } else {
+                lateCommands.authArgument = Array(argumentOctets)
+            }
         case .rset:
             currentTransaction = nil
         case .starttls:
@@ -195,15 +205,6 @@ extension SMTPConversation {
             quitSent = true
         default:
             break
-        }
-    }
-
-    /// Commands whose text the session keeps beyond the command list (HELO's argument, the
-    /// addresses, BDAT's size, AUTH's mechanism).
-    static func keepsText(_ kind: SMTPVerb) -> Bool {
-        switch kind {
-        case .helo, .ehlo, .mail, .rcpt, .bdat, .auth: true
-        default: false
         }
     }
 

@@ -57,18 +57,27 @@ extension SMTPConversation {
             }
             if partialReply!.lines <= 65 {
                 if replyLines.capacity == 0 { replyLines.reserveCapacity(8) }  // an EHLO reply's usual count
-                // Trimmed as octets, then decoded once (spaces and tabs are whole characters in
-                // any UTF-8, so this is the decoded text trimmed).
+                // Trimmed as octets, then repaired (spaces and tabs are whole characters in any
+                // UTF-8, so this is the decoded text trimmed).
                 let kept = spaceTrimmedRange(bytes, from: line.textStart)
-                if !kept.isEmpty { replyLines.append(record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[kept]))) }
+                if !kept.isEmpty {
+                    let start = replyLineOctets.count
+                    SessionText.appendRepairing(UnsafeBufferPointer(rebasing: bytes[kept]), to: &replyLineOctets)
+                    replyLines.append(start..<replyLineOctets.count)
+                }
             }
         } else {
             clientLineDuringPartialReply = false
-            if !replyLines.isEmpty { replyLines.removeAll(keepingCapacity: true) }
+            if !replyLines.isEmpty {
+                replyLines.removeAll(keepingCapacity: true)
+                replyLineOctets.removeAll(keepingCapacity: true)
+            }
             let textOctets = UnsafeBufferPointer(rebasing: bytes[line.textStart...])
             let text = record.text.append(wire: textOctets)
-            // The code is ASCII digits and dots: the same octets at the start of the text kept.
-            let enhancedCode = enhancedStatusCodeLength(octets: textOctets, replyCode: line.code).map { text.part(0, $0) }
+            // The code is ASCII digits and dots: the same octets at the start of the text kept
+            // (when it was kept: past the text's limit a piece is empty).
+            let enhancedCode = enhancedStatusCodeLength(octets: textOctets, replyCode: line.code)
+                .flatMap { $0 <= text.count ? text.part(0, $0) : nil }
             partialReply = PartialReply(code: line.code, text: text, enhancedCode: enhancedCode, frame: info.frame,
                                         timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
                                         inconsistent: false)
@@ -180,9 +189,10 @@ extension SMTPConversation {
             switch record.commands[i].kind {
             case .ehlo:
                 if positive {
-                    // Handed over: the next reply starts a list of its own only if it needs one.
-                    record.extensions = replyLines
-                    replyLines = []
+                    // Copied into the record's text (the buffers stay for the next reply).
+                    record.extensions = replyLineOctets.withUnsafeBufferPointer { octets in
+                        replyLines.map { record.text.append(valid: UnsafeBufferPointer(rebasing: octets[$0])) }
+                    }
                     pipeliningAdvertised = record.extensions.contains {
                         record.text.equalsIgnoringASCIICase($0, "PIPELINING")
                     }

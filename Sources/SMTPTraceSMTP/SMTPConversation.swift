@@ -77,10 +77,12 @@ public final class SMTPConversation {
     var pending: Deque<ReplyTarget> = []
     var partialReply: PartialReply? = nil
     /// The partial reply's lines after its first, trimmed, the empty ones left out (at most
-    /// 64): an EHLO reply's extensions. Kept here, not in `PartialReply`, so that a reply
-    /// costs no list of its own. Their octets are in the record's text, whether an EHLO reply
-    /// takes them or not (replies of more than one line are nearly all EHLO's).
-    var replyLines: [TextRef] = []
+    /// 64): an EHLO reply's extensions, as ranges of `replyLineOctets` (repaired as the record's
+    /// text is). Kept here, not in `PartialReply`, so that a reply costs no list of its own, and
+    /// copied into the record's text only when an accepted EHLO takes them (both buffers are
+    /// reused from reply to reply).
+    var replyLines: [Range<Int>] = []
+    var replyLineOctets: [UInt8] = []
     /// A client line was decoded since the partial reply's first line.
     var clientLineDuringPartialReply = false
     var greetingSeen = false
@@ -102,6 +104,15 @@ public final class SMTPConversation {
     /// the field ends. The buffer is reused from field to field.
     var currentHeader: ReportedHeader? = nil
     var headerValue: [UInt8] = []
+    /// The last HELO/EHLO and AUTH sent past the commands kept (`Limits.maxCommandsKept`), as
+    /// sent: copied into the record's text when it is finished, so that each replaces the one
+    /// before it instead of adding to the text.
+    var lateCommands = LateCommands()
+
+    struct LateCommands {
+        var helo: (kind: SMTPVerb, argument: [UInt8])? = nil
+        var authArgument: [UInt8]? = nil
+    }
     var currentTransaction: Int? = nil
     /// The last accepted EHLO listed PIPELINING.
     var pipeliningAdvertised = false
@@ -267,6 +278,13 @@ public final class SMTPConversation {
         }
         finishDuringData()
         commitHeader()
+        if let helo = lateCommands.helo.take() {
+            record.heloVerb = record.text.append(helo.kind.name)
+            record.heloArgument = helo.argument.withUnsafeBufferPointer { record.text.append(wire: $0) }
+        }
+        if let auth = lateCommands.authArgument.take() {
+            record.authMechanism = record.text.append(String(decoding: auth, as: UTF8.self).uppercased())
+        }
         if clientFramer.sawTLS || serverFramer.sawTLS { record.tls = true }
         if record.implicitTLS && !record.tls { record.implicitTLS = false }
         detectDecryptedTLS()

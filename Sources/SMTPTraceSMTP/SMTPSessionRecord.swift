@@ -219,8 +219,8 @@ public struct SMTPSessionRecord: Sendable {
         return count
     }
 
-    // Summed by index: `reduce` hands each transaction over as a copy (every string and list
-    // in it retained and released again).
+    // Summed by index: `reduce` hands each transaction over as a copy (every list in it
+    // retained and released again).
     public var messageBytes: UInt64 {
         var total: UInt64 = 0
         for i in transactions.indices { total += transactions[i].size }
@@ -287,13 +287,10 @@ public struct FrameMark: Sendable, Equatable {
 }
 
 extension SessionClose {
-    // Compared and hashed by case, not by its text (as `FindingKind`): counted per session.
+    // Compared and hashed by case, not by the raw text (`caseIndex(of:)`).
     @inlinable
-    public static func == (a: SessionClose, b: SessionClose) -> Bool { a.caseIndex == b.caseIndex }
+    public static func == (a: SessionClose, b: SessionClose) -> Bool { caseIndex(of: a) == caseIndex(of: b) }
 
     @inlinable
-    public func hash(into hasher: inout Hasher) { hasher.combine(caseIndex) }
-
-    @inlinable
-    var caseIndex: UInt8 { unsafeBitCast(self, to: UInt8.self) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(caseIndex(of: self)) }
 }

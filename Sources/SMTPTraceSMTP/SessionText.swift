@@ -3,7 +3,9 @@
 /// `record.text[ref]`.
 ///
 /// A plain value with nothing to retain, so that the record's lists of commands, replies and
-/// transactions are freed in one step each.
+/// transactions are freed in one step each. Two refs are equal when they name the same place:
+/// the records that hold them (`CommandRecord`, `ReplyRecord`…) compare places, not text, so
+/// compare `record.text[ref]` across records.
 public struct TextRef: Sendable, Hashable {
     public let offset: UInt32
     public let count: UInt32
@@ -16,11 +18,12 @@ public struct TextRef: Sendable, Hashable {
 
     public var isEmpty: Bool { count == 0 }
 
-    /// The part from `start` to `end` (octet offsets within this text, on UTF-8 character
+    /// The part from `start` to `end` (octet offsets within this piece, on UTF-8 character
     /// boundaries).
     @inlinable
     public func part(_ start: Int, _ end: Int) -> TextRef {
-        TextRef(offset: offset &+ UInt32(truncatingIfNeeded: start), count: UInt32(truncatingIfNeeded: end &- start))
+        precondition(0 <= start && start <= end && end <= Int(count), "a part outside its piece")
+        return TextRef(offset: offset + UInt32(start), count: UInt32(end - start))
     }
 }
 
@@ -40,16 +43,24 @@ public struct SessionText: Sendable {
 
     /// A session's usual text at once (its first piece), instead of growing four times.
     static let firstCapacity = 1024
-    /// The most text one session keeps (offsets are 32 bits); a piece past it is kept empty.
-    /// Far more than the per-session limits on commands and header fields let in.
+    /// The most text one session keeps (offsets are 32 bits): 256 MiB, a quarter of a million
+    /// replies of a full line each (their number is not limited otherwise; everything else
+    /// is, per command kept or per transaction). A piece past it is kept empty.
     static let maximumCount = 1 << 28
 
     /// The piece's octets, valid during `body`.
     @inlinable
     public func withOctets<R>(_ ref: TextRef, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try octets.withUnsafeBufferPointer { all in
-            try body(UnsafeBufferPointer(rebasing: all[Int(ref.offset)..<Int(ref.offset) + Int(ref.count)]))
-        }
+        try octets.withUnsafeBufferPointer { try body(Self.octets(of: ref, in: $0)) }
+    }
+
+    /// The piece's octets in `all` (this text's octets): checked to lie inside them, since a
+    /// ref is a public value that could come from another record.
+    @inlinable
+    public static func octets(of ref: TextRef, in all: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        let start = Int(ref.offset), end = start + Int(ref.count)
+        precondition(end <= all.count, "a text piece outside its record's text")
+        return UnsafeBufferPointer(rebasing: all[start..<end])
     }
 
     /// The piece as a `String`.
@@ -75,15 +86,6 @@ public struct SessionText: Sendable {
         withOctets(ref) { hasASCIIPrefix($0, prefix) }
     }
 
-    /// Appends octets from the wire: as they are when they are valid UTF-8 (all ASCII, the
-    /// usual case, is seen in one pass), else decoded with U+FFFD for what is not.
-    mutating func append(wire bytes: UnsafeBufferPointer<UInt8>, upperCased: Bool = false) -> TextRef {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return append(valid: bytes, upperCased: upperCased) }
-        let decoded = upperCased
-            ? String(decoding: bytes.map(upperCasedASCII), as: UTF8.self) : String(decoding: bytes, as: UTF8.self)
-        return append(decoded)
-    }
-
     /// The piece's first `limit` characters (`String.limited(to:)`): itself when its octet
     /// count alone says it is short enough.
     public func limited(_ ref: TextRef, to limit: Int) -> TextRef {
@@ -91,13 +93,24 @@ public struct SessionText: Sendable {
         return ref.part(0, self[ref].limited(to: limit).utf8.count)
     }
 
-    /// Appends octets from the wire to `octets` as `append(wire:)` keeps them.
-    static func appendRepairing(_ bytes: UnsafeBufferPointer<UInt8>, to octets: inout [UInt8]) {
-        if bytes.allSatisfy({ $0 < 0x80 }) {
-            octets.append(contentsOf: bytes)
-        } else {
-            octets.append(contentsOf: String(decoding: bytes, as: UTF8.self).utf8)
-        }
+    /// Appends octets from the wire (upper-cased as ASCII when `upperCased`), kept as
+    /// `appendRepairing` keeps them.
+    mutating func append(wire bytes: UnsafeBufferPointer<UInt8>, upperCased: Bool = false) -> TextRef {
+        if octets.capacity == 0 { octets.reserveCapacity(Self.firstCapacity) }
+        let start = octets.count
+        // A repaired piece is at most three times as long (U+FFFD for each octet).
+        guard start + 3 * bytes.count <= Self.maximumCount else { return TextRef(offset: 0, count: 0) }
+        Self.appendRepairing(bytes, to: &octets, upperCased: upperCased)
+        return TextRef(offset: UInt32(start), count: UInt32(octets.count - start))
+    }
+
+    /// Appends octets known to be valid UTF-8 (a string's, or octets repaired already).
+    mutating func append(valid bytes: UnsafeBufferPointer<UInt8>) -> TextRef {
+        if octets.capacity == 0 { octets.reserveCapacity(Self.firstCapacity) }
+        let start = octets.count
+        guard start + bytes.count <= Self.maximumCount else { return TextRef(offset: 0, count: 0) }
+        octets.append(contentsOf: bytes)
+        return TextRef(offset: UInt32(start), count: UInt32(bytes.count))
     }
 
     mutating func append(_ string: String) -> TextRef {
@@ -105,16 +118,36 @@ public struct SessionText: Sendable {
         return string.withUTF8 { append(valid: $0) }
     }
 
-    /// Appends octets known to be valid UTF-8 (upper-cased, when `upperCased`, as ASCII).
-    mutating func append(valid bytes: UnsafeBufferPointer<UInt8>, upperCased: Bool = false) -> TextRef {
-        if octets.capacity == 0 { octets.reserveCapacity(Self.firstCapacity) }
-        guard octets.count + bytes.count <= Self.maximumCount else { return TextRef(offset: 0, count: 0) }
-        let ref = TextRef(offset: UInt32(truncatingIfNeeded: octets.count), count: UInt32(truncatingIfNeeded: bytes.count))
+    /// Appends octets from the wire to `octets`: as they are when they are all ASCII (the
+    /// usual case, seen eight octets a step), else decoded as `String(decoding:)` decodes them
+    /// (U+FFFD for what is not UTF-8), so that whatever is kept reads as text.
+    static func appendRepairing(_ bytes: UnsafeBufferPointer<UInt8>, to octets: inout [UInt8], upperCased: Bool = false) {
+        guard isASCII(bytes) else {
+            let decoded = upperCased
+                ? String(decoding: bytes.map(upperCasedASCII), as: UTF8.self) : String(decoding: bytes, as: UTF8.self)
+            octets.append(contentsOf: decoded.utf8)
+            return
+        }
         if upperCased {
             for b in bytes { octets.append(upperCasedASCII(b)) }
         } else {
             octets.append(contentsOf: bytes)
         }
-        return ref
+    }
+
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var high: UInt64 = 0, i = 0
+        while i + 8 <= bytes.count {
+            high |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < bytes.count {
+            high |= UInt64(bytes[i])
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0
     }
 }

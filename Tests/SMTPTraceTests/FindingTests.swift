@@ -82,7 +82,6 @@ struct FindingTests {
         Dictionary(f.evidence.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// 552 then 421 while the DATA is still arriving: the server is at fault, at frame 36.
     /// Ids and close kinds are compared and hashed by case: each equal to itself only, as by
     /// its text, and every one its own dictionary key.
     @Test func findingKindsAndClosesAreEqualOnlyToThemselves() {
@@ -98,6 +97,7 @@ struct FindingTests {
         #expect(SessionClose.allCases.map { counts[$0] } == SessionClose.allCases.indices.map { $0 + 1 })
     }
 
+    /// 552 then 421 while the DATA is still arriving: the server is at fault, at frame 36.
     @Test func replyDuringData() throws {
         let f = try #require(try Self.findings("founding-reply-during-data.pcap").first { $0.kind == .replyDuringData })
         #expect(f.party == .server)

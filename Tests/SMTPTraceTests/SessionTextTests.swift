@@ -97,16 +97,52 @@ struct SessionTextTests {
         #expect(plain.text[plain.transactions[0].headers.subject] == "just text")
     }
 
+    @Test func foldedHeaderLinesAreTakenWhileTheValueIsUnder998Octets() {
+        // 980 octets (490 characters), then a folded line that is taken (the value is still
+        // under 998 octets, though not under 998 characters after it) and one that is not.
+        let first = String(repeating: "é", count: 490), folded = String(repeating: "é", count: 10)
+        let r = Self.record([
+            Self.c(Self.a("MAIL FROM:<a@b>\r\nDATA\r\n")), Self.s("250 ok\r\n354 go\r\n"),
+            Self.c(Self.a("Date: " + first + "\r\n " + folded + "\r\n more\r\nFrom: a\r\n "), [0xFF], Self.a("b\r\n\r\n.\r\n")),
+        ])
+        #expect(r.text[r.transactions[0].headers.date] == first + " " + folded)
+        #expect(r.text[r.transactions[0].headers.from] == "a \u{FFFD}b")
+    }
+
+    @Test func replyLinesNoEHLOTakesStayOutOfTheText() {
+        let r = Self.record([
+            Self.s("220 mx\r\n"), Self.c(Self.a("MAIL FROM:<a@b>\r\n")), Self.s("550-line one\r\n550-line two\r\n550 end\r\n"),
+            Self.c(Self.a("EHLO c\r\n")), Self.s("250-mx\r\n250-SIZE 10\r\n250 DSN\r\n"),
+        ])
+        // The greeting's text, MAIL's verb and argument, the 550's first line, EHLO's verb and
+        // argument, its reply's first line and its two extensions: nothing of "line two", "end".
+        #expect(String(decoding: r.text.octets, as: UTF8.self) == "mxMAILFROM:<a@b>line oneEHLOcmxSIZE 10DSN")
+        #expect(r.text[r.extensions] == ["SIZE 10", "DSN"])
+    }
+
+    @Test func anAUTHMechanismEndsAtTheFirstSpaceEvenBeforeACombiningMark() {
+        // Split by `Character`, " \u{301}" is no space, and the mechanism kept the start of the
+        // initial response: the octets end it at the space.
+        let r = Self.record([Self.c(Self.a("AUTH plain \u{301}c2VjcmV0\r\n"))])
+        #expect(r.text[r.commands[0].argument] == "plain")
+        #expect(r.text[r.authMechanism] == "PLAIN")
+    }
+
     @Test func commandsPastTheKeptOnesDoNotGrowTheText() {
         var limits = SMTPConversation.Limits()
         limits.maxCommandsKept = 3
         let noops = (0..<100).map { "NOOP \(1_000_000_000 + $0)\r\n" }.joined()
-        let r = Self.record([Self.c(Self.a(noops + "RCPT TO:<x@y>\r\n"))], limits: limits)
+        let ehlos = (0..<50).map { "EHLO h\($0)\r\n" }.joined()
+        let r = Self.record([Self.c(Self.a(noops + ehlos + "AUTH plain xyz\r\nAUTH login\r\nRCPT TO:<x@y>\r\n"))], limits: limits)
         #expect(r.commands.count == 3)
-        #expect(r.commandsNotKept == 98)
-        // The three kept commands (4 + 10 octets each), then the RCPT's verb, argument and
-        // nothing else (no transaction is open, so no address is taken from it).
-        #expect(r.text.octets.count == 3 * 14 + 4 + 8)
+        #expect(r.commandsNotKept == 150)
         #expect(r.text[r.commands.map(\.argument)] == ["1000000000", "1000000001", "1000000002"])
+        // The last EHLO and AUTH still count, each kept once.
+        #expect(r.text[r.heloVerb] == "EHLO")
+        #expect(r.text[r.heloArgument] == "h49")
+        #expect(r.text[r.authMechanism] == "LOGIN")
+        // The three kept commands (4 + 10 octets each), then the last EHLO and AUTH at the end
+        // (the RCPT has no transaction to keep its address).
+        #expect(String(decoding: r.text.octets, as: UTF8.self).dropFirst(42) == "EHLOh49LOGIN")
     }
 }
