@@ -4,6 +4,11 @@
 struct CommandIndexMap {
     private var values: [Int32] = []
 
+    /// No command mapped, the storage kept.
+    mutating func removeAll() {
+        values.removeAll(keepingCapacity: true)
+    }
+
     subscript(command: Int) -> Int? {
         get { command >= 0 && command < values.count && values[command] >= 0 ? Int(values[command]) : nil }
         set {

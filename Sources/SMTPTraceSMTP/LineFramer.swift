@@ -100,6 +100,15 @@ public struct LineFramer {
         self.keepLimit = keepLimit
     }
 
+    /// As new (`init(keepLimit:)`), keeping only the carried line's buffer for the next stream.
+    mutating func reset(keepLimit: Int) {
+        var buffer: [UInt8] = []
+        swap(&buffer, &carriedLine)
+        self = LineFramer(keepLimit: keepLimit)
+        buffer.removeAll(keepingCapacity: true)
+        carriedLine = buffer
+    }
+
     /// The kept octets (at most `keepLimit`, CR/LF removed) of the line last returned, read in
     /// `chunk` — the one given to the `next` call that returned it — where the line lay whole;
     /// nil when they are in `carriedLine` instead.

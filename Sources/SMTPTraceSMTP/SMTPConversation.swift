@@ -69,6 +69,7 @@ public final class SMTPConversation {
         public init() {}
     }
 
+    // Every stored property below is reset by `reuse(record:)`.
     public internal(set) var record: SMTPSessionRecord
     let limits: Limits
     var clientFramer: LineFramer
@@ -143,11 +144,62 @@ public final class SMTPConversation {
         self.limits = limits
         self.clientFramer = LineFramer(keepLimit: limits.commandKeep)
         self.serverFramer = LineFramer(keepLimit: limits.commandKeep)
+        prepareRecord()
+    }
+
+    /// Makes this conversation, finished and its record taken, the start of another
+    /// session's: every stored property as `init` and its declaration leave it, with the
+    /// buffers emptied but kept (`SMTPStreamAnalyzer` keeps a few finished conversations for
+    /// the sessions that start next: making and freeing one and its buffers cost about 3,000
+    /// instructions and a dozen allocations per session). A property added to this class must
+    /// be reset here too.
+    func reuse(record: consuming SMTPSessionRecord) {
+        self.record = consume record
+        clientFramer.reset(keepLimit: limits.commandKeep)
+        serverFramer.reset(keepLimit: limits.commandKeep)
+        prepareRecord()
+        clientPhase = .commands
+        pending.removeAll(keepingCapacity: true)
+        partialReply = nil
+        replyLines.removeAll(keepingCapacity: true)
+        replyLineOctets.removeAll(keepingCapacity: true)
+        clientLineDuringPartialReply = false
+        greetingSeen = false
+        quitSent = false
+        quitAcknowledged = false
+        clientFinished = false
+        serverFinished = false
+        resyncClient = false
+        resyncServer = false
+        clientGapUnanswered = false
+        clientLineSinceLastReply = false
+        previousContentTerminator = .crlf
+        headerBytes = 0
+        currentHeader = nil
+        headerValue.removeAll(keepingCapacity: true)
+        lateCommands = LateCommands()
+        currentTransaction = nil
+        pipeliningAdvertised = false
+        commandTransaction.removeAll()
+        rcptSlot.removeAll()
+        bdatInHeaders = false
+        bdatPartialLine.removeAll(keepingCapacity: true)
+        duringData = nil
+        startTLSPending = false
+        firstCommandAfterStartTLSReply = nil
+        startTLSAnswered = false
+        liveCapture = false
+        observationIndex.removeAll(keepingCapacity: true)
+    }
+
+    /// What a new record needs before its first byte: room for a plain session's commands and
+    /// replies, and the framers of an implicit-TLS port set to sniff.
+    private func prepareRecord() {
         // A plain session has about eight commands and ten replies: room for them at once
         // instead of four reallocations each.
-        self.record.commands.reserveCapacity(8)
-        self.record.replies.reserveCapacity(10)
-        if self.record.implicitTLS {
+        record.commands.reserveCapacity(8)
+        record.replies.reserveCapacity(10)
+        if record.implicitTLS {
             // Port 465: TLS from the first byte, unless the first byte says otherwise (some
             // servers speak plain SMTP there).
             clientFramer.mode = .sniffTLS

@@ -75,6 +75,10 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
     /// `settings.ports` and `settings.implicitTLSPorts` together, looked up per connection.
     private let smtpPorts: Set<UInt16>
+    /// Conversations whose connection closed, kept for the sessions that start next
+    /// (`SMTPConversation.reuse`): nothing else holds them (their slot was freed).
+    private var spareConversations: [SMTPConversation] = []
+    private static let maximumSpareConversations = 32
 
     public init(settings: SMTPSettings = SMTPSettings(), sessionEnded: @escaping (consuming SMTPSessionRecord) -> Void) {
         self.settings = settings
@@ -178,7 +182,13 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             start: connection.firstTimestamp, firstFrame: connection.firstFrame,
             detectedBy: detection, midstream: connection.startedMidstream)
         record.implicitTLS = settings.implicitTLSPorts.contains(record.server.port) && detection == .port
-        let conversation = SMTPConversation(record: consume record, limits: settings.limits)
+        let conversation: SMTPConversation
+        if let spare = spareConversations.popLast() {
+            spare.reuse(record: consume record)
+            conversation = spare
+        } else {
+            conversation = SMTPConversation(record: consume record, limits: settings.limits)
+        }
         conversation.liveCapture = settings.liveCapture
         return conversation
     }
@@ -211,6 +221,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
                         summary: TCPConnectionSummary) {
         let index = connection.consumerSlot
         guard index >= 0 else { return }
+        var finished: SMTPConversation? = nil
         switch slots[index] {
         case .candidate(let conversation, let roles):
             // Give a last unterminated line its chance to make this a session.
@@ -221,14 +232,17 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             } else {
                 connectionEndedWithoutSession?(summary)
             }
+            finished = conversation
         case .session(let conversation, let roles):
             openSessions -= 1
             conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
             sessionEnded(conversation.takeRecord())
+            finished = conversation
         case .probing, .free:
             break
         }
         release(connection)
+        if let finished, spareConversations.count < Self.maximumSpareConversations { spareConversations.append(finished) }
     }
 
     /// A connection became a session: it takes the next number.

@@ -54,6 +54,20 @@ final class Dialogue {
         reassembler.finish()
         return sessions.first
     }
+
+    /// Closes this connection (FIN both ways, without ending the capture) and opens another
+    /// from a new client port, with a handshake: the next `C`/`S` go there.
+    @discardableResult
+    func nextConnection(clientPort: UInt16) -> Dialogue {
+        wire.send(reassembler, from: .serverToClient, seq: serverSeq, flags: [.ack, .fin])
+        wire.send(reassembler, from: .clientToServer, seq: clientSeq, flags: [.ack, .fin])
+        wire.clientOverride = Endpoint(address: .v4(0x0A00_0001), port: clientPort)
+        (clientSeq, serverSeq) = (1001, 5001)
+        wire.send(reassembler, from: .clientToServer, seq: 1000, flags: [.syn])
+        wire.send(reassembler, from: .serverToClient, seq: 5000, flags: [.syn, .ack])
+        wire.send(reassembler, from: .clientToServer, seq: 1001)
+        return self
+    }
 }
 
 extension Wire {
@@ -65,6 +79,45 @@ extension Wire {
 }
 
 struct SMTPConversationTests {
+    /// What a session's record says, without what depends on where it sits in the capture
+    /// (ids, ports, frames, times).
+    static func dialogueSummary(_ s: SMTPSessionRecord) -> [String] {
+        var lines = s.commands.map { "C \(s.text[$0.verb]) \(s.text[$0.argument]) \($0.replyIndex.map { s.replies[$0].code } ?? 0) \($0.sentBeforePreviousReply) \($0.pipeliningAdvertised)" }
+        lines += s.replies.map { "S \($0.code) \(s.text[$0.text]) \(s.text[$0.enhancedCode] ?? "-") \($0.lineCount) \($0.target) \($0.inconsistentCodes)" }
+        lines += s.transactions.map { t in
+            "T \(s.text[t.mailFrom]) \(s.text[t.mailParameters]) \(s.text[t.rcptTo]) \(t.rcptReplies) \(t.size) \(t.contentComplete) \(t.reply ?? 0) "
+                + "\(s.text[t.headers.subject] ?? "-") \(s.text[t.headers.from] ?? "-") \(s.text[t.headers.messageID] ?? "-")"
+        }
+        lines.append("H \(s.text[s.heloVerb] ?? "-") \(s.text[s.heloArgument] ?? "-") \(s.text[s.extensions]) \(s.text[s.authMechanism] ?? "-")")
+        lines.append("G \(s.greeting ?? 0) \(s.close) \(s.tls) \(s.undecodedLines) \(s.commandsNotKept) \(s.authResponses.count)")
+        lines += s.observations.map { "O \($0.kind) \($0.side) \($0.context) \($0.count)" }
+        return lines
+    }
+
+    /// A finished conversation is reused for the next session: one left in every kind of
+    /// state (mid-message with a header field half read, a reply's lines still coming, an AUTH
+    /// exchange, STARTTLS pending, pipelining advertised) must leave nothing to the next.
+    @Test func aReusedConversationStartsAfresh() throws {
+        let messy = Dialogue()
+            .S("220 mx ESMTP\r\n").C("EHLO c.example\r\n").S("250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n")
+            .C("AUTH LOGIN\r\n").S("334 VXNlcm5hbWU6\r\n").C("dXNlcg==\r\n")
+            .C("MAIL FROM:<a@x> SIZE=10\r\nRCPT TO:<b@y>\r\nDATA\r\n").S("250 ok\r\n250 ok\r\n354 go\r\n")
+            .C("Subject: first\r\nFrom: =?UTF-8?B?aMOp?=\r\n folded\r\nbody\r\n").S("451-wait\r\n451-still\r\n")
+        let plain = { (d: Dialogue) -> Dialogue in
+            d.S("220 other ESMTP\r\n").C("HELO h.example\r\n").S("250 other\r\n")
+                .C("MAIL FROM:<c@z>\r\nRCPT TO:<d@w>\r\nDATA\r\n").S("250 ok\r\n250 ok\r\n354 go\r\n")
+                .C("Subject: second\r\n\r\nbody\r\n.\r\n").S("250 queued\r\n").C("QUIT\r\n").S("221 bye\r\n")
+        }
+        plain(messy.nextConnection(clientPort: 40001))
+        _ = messy.closeBoth()
+        let fresh = try #require(plain(Dialogue()).closeBoth())
+        #expect(messy.sessions.count == 2)
+        let reused = try #require(messy.sessions.last)
+        #expect(Self.dialogueSummary(reused) == Self.dialogueSummary(fresh))
+        #expect(reused.text.octets == fresh.text.octets)
+        #expect(messy.sessions.first.map { $0.text[$0.transactions[0].headers.subject] } == "first")
+    }
+
     @Test func pipelinedCommandsArePairedWithTheirRepliesInOrder() throws {
         let s = try #require(Dialogue()
             .S("220 mx ESMTP\r\n").C("EHLO c.example\r\n")
