@@ -347,15 +347,9 @@ public final class JSONWriter {
             count &+= 1
             return
         }
-        // The digit count by comparison, then the digits written backwards in place, two at
-        // a time from a table of pairs (half the divisions).
-        var digits = 1
-        var limit: UInt64 = 10
-        while n >= limit {
-            digits &+= 1
-            if limit > UInt64.max / 10 { break }
-            limit &*= 10
-        }
+        // The digit count, then the digits written backwards in place, two at a time from a
+        // table of pairs (half the divisions).
+        let digits = DecimalDigits.count(n)
         var at = count &+ digits
         count = at
         while n >= 100 {

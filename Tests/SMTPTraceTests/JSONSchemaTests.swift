@@ -190,6 +190,20 @@ struct JSONWriterTests {
             }
             value = value &* 10 &+ 3
         }
+        // Where the digit count changes (every power of ten) and where the bit length does
+        // (every power of two), with their neighbours: the count comes from the bit length.
+        var boundaries: [UInt64] = [UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 0..<20 {
+            boundaries += [power - 1, power, power + 1]
+            power = power &* 10
+        }
+        for shift in 0..<64 { boundaries += [(1 << shift) - 1, 1 << shift, (1 << shift) + 1] }
+        for n in boundaries where n > 0 {
+            let writer = JSONWriter()
+            writer.int(n)
+            #expect(writer.text == String(n))
+        }
         let extremes = JSONWriter()
         extremes.beginArray(); extremes.int(Int64.min); extremes.int(Int64.max); extremes.int(-9); extremes.endArray()
         #expect(extremes.text == "[-9223372036854775808,9223372036854775807,-9]")
