@@ -106,8 +106,17 @@ extension SMTPConversation {
         let argumentOctets = UnsafeBufferPointer(rebasing: bytes[command.argument])
         var verb = TextRef(offset: 0, count: 0), argument = verb
         if kept || command.kind == .mail || (command.kind == .rcpt && currentTransaction != nil) {
-            verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]), upperCased: true)
-            argument = record.text.append(wire: argumentOctets)
+            if let line = record.text.append(ascii: UnsafeBufferPointer(rebasing: bytes[..<command.argument.upperBound]),
+                                             upperCasedPrefix: command.verbLength),
+                line.count == command.argument.upperBound
+            {
+                // An ASCII line (nearly all): one copy, the parts named in it.
+                verb = line.part(0, command.verbLength)
+                argument = line.part(command.argument.lowerBound, command.argument.upperBound)
+            } else {
+                verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]), upperCased: true)
+                argument = record.text.append(wire: argumentOctets)
+            }
         }
         if kept {
             record.commands.append(CommandRecord(

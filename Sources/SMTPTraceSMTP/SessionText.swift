@@ -104,6 +104,21 @@ public struct SessionText: Sendable {
         return TextRef(offset: UInt32(start), count: UInt32(octets.count - start))
     }
 
+    /// Appends octets that are all ASCII, the first `upperCasedPrefix` of them upper-cased;
+    /// nil (nothing appended) when they are not all ASCII. A command line's verb and argument
+    /// go in with one append this way, the parts named after.
+    mutating func append(ascii bytes: UnsafeBufferPointer<UInt8>, upperCasedPrefix: Int) -> TextRef? {
+        guard Self.isASCII(bytes) else { return nil }
+        if octets.capacity == 0 { octets.reserveCapacity(Self.firstCapacity) }
+        let start = octets.count
+        guard start + bytes.count <= Self.maximumCount else { return TextRef(offset: 0, count: 0) }
+        octets.append(contentsOf: bytes)
+        octets.withUnsafeMutableBufferPointer { all in
+            for i in start..<start + min(upperCasedPrefix, bytes.count) { all[i] = upperCasedASCII(all[i]) }
+        }
+        return TextRef(offset: UInt32(start), count: UInt32(bytes.count))
+    }
+
     /// Appends octets known to be valid UTF-8 (a string's, or octets repaired already).
     mutating func append(valid bytes: UnsafeBufferPointer<UInt8>) -> TextRef {
         if octets.capacity == 0 { octets.reserveCapacity(Self.firstCapacity) }

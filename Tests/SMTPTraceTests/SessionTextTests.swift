@@ -114,9 +114,9 @@ struct SessionTextTests {
             Self.s("220 mx\r\n"), Self.c(Self.a("MAIL FROM:<a@b>\r\n")), Self.s("550-line one\r\n550-line two\r\n550 end\r\n"),
             Self.c(Self.a("EHLO c\r\n")), Self.s("250-mx\r\n250-SIZE 10\r\n250 DSN\r\n"),
         ])
-        // The greeting's text, MAIL's verb and argument, the 550's first line, EHLO's verb and
-        // argument, its reply's first line and its two extensions: nothing of "line two", "end".
-        #expect(String(decoding: r.text.octets, as: UTF8.self) == "mxMAILFROM:<a@b>line oneEHLOcmxSIZE 10DSN")
+        // The greeting's text, MAIL's line (verb and argument), the 550's first line, EHLO's
+        // line, its reply's first line and its two extensions: nothing of "line two", "end".
+        #expect(String(decoding: r.text.octets, as: UTF8.self) == "mxMAIL FROM:<a@b>line oneEHLO cmxSIZE 10DSN")
         #expect(r.text[r.extensions] == ["SIZE 10", "DSN"])
     }
 
@@ -141,8 +141,8 @@ struct SessionTextTests {
         #expect(r.text[r.heloVerb] == "EHLO")
         #expect(r.text[r.heloArgument] == "h49")
         #expect(r.text[r.authMechanism] == "LOGIN")
-        // The three kept commands (4 + 10 octets each), then the last EHLO and AUTH at the end
+        // The three kept command lines (15 octets each), then the last EHLO and AUTH at the end
         // (the RCPT has no transaction to keep its address).
-        #expect(String(decoding: r.text.octets, as: UTF8.self).dropFirst(42) == "EHLOh49LOGIN")
+        #expect(String(decoding: r.text.octets, as: UTF8.self).dropFirst(45) == "EHLOh49LOGIN")
     }
 }
