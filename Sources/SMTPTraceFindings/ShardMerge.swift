@@ -81,7 +81,7 @@ public final class ShardMerge {
     /// Events of `shard`, in its order, after it processed every frame up to `watermark`
     /// (`UInt64.max` once it has finished).
     /// The events are moved in, not copied (a copy of a session record retains each of its
-    /// strings and lists, and the shard made them on another core); `orders` are their orders,
+    /// lists and its text, and the shard made them on another core); `orders` are their orders,
     /// one each, in the same order.
     public func add(_ events: consuming [ShardEvent], orders: [EventOrder], from shard: Int,
                     processedThrough watermark: UInt64) {

@@ -4,9 +4,9 @@
 struct CommandIndexMap {
     private var values: [Int32] = []
 
-    /// No command mapped, the storage kept.
+    /// No command mapped, the storage kept (unless it grew past a usual session's).
     mutating func removeAll() {
-        values.removeAll(keepingCapacity: true)
+        if values.capacity > 1024 { values = [] } else { values.removeAll(keepingCapacity: true) }
     }
 
     subscript(command: Int) -> Int? {

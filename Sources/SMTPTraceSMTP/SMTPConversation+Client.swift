@@ -96,8 +96,8 @@ extension SMTPConversation {
         }
         checkCommandLine(info, bytes: bytes, verb: command.kind)
         if startTLSAnswered && firstCommandAfterStartTLSReply == nil { firstCommandAfterStartTLSReply = command.kind }
-        // The verb upper-cased and the argument, each copied once into the record's text (the
-        // addresses and parameters below are parts of the argument's copy). Past the commands
+        // The verb (upper-cased) and the argument copied into the record's text, one copy for an
+        // ASCII line (the addresses and parameters below are parts of it). Past the commands
         // kept, only MAIL's and a RCPT's in a transaction, which the transaction keeps (as many
         // as it has): a later HELO or AUTH replaces the one before it (`lateCommands`), so a
         // flood of them does not grow the text.
@@ -107,14 +107,14 @@ extension SMTPConversation {
         var verb = TextRef(offset: 0, count: 0), argument = verb
         if kept || command.kind == .mail || (command.kind == .rcpt && currentTransaction != nil) {
             if let line = record.text.append(ascii: UnsafeBufferPointer(rebasing: bytes[..<command.argument.upperBound]),
-                                             upperCasedPrefix: command.verbLength),
-                line.count == command.argument.upperBound
+                                             upperCasedPrefix: command.verbLength)
             {
                 // An ASCII line (nearly all): one copy, the parts named in it.
                 verb = line.part(0, command.verbLength)
                 argument = line.part(command.argument.lowerBound, command.argument.upperBound)
             } else {
-                verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]), upperCased: true)
+                verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]))
+                record.text.upperCaseASCII(verb)
                 argument = record.text.append(wire: argumentOctets)
             }
         }
@@ -202,7 +202,7 @@ extension SMTPConversation {
             }
         case .auth:
             if kept {
-                record.authMechanism = record.text.append(record.text[argument].uppercased())
+                record.authMechanism = keptMechanism(record.text[argument])
             } else {
                 lateCommands.authArgument = Array(argumentOctets)
             }
@@ -489,6 +489,12 @@ extension SMTPConversation {
     }
 
     // MARK: - Helpers
+
+    /// AUTH's mechanism as the record keeps it: upper-cased (as Unicode text, as it always
+    /// was), in the record's text.
+    func keptMechanism(_ argument: String) -> TextRef {
+        record.text.append(argument.uppercased())
+    }
 
     /// Counts a line skipped after a gap, or notes where decoding resumed.
     func noteResync(side: Direction, skipped: Bool, frame: UInt64) {

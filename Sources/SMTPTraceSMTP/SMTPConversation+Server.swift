@@ -138,7 +138,7 @@ extension SMTPConversation {
             inconsistentCodes: partial.inconsistent))
         if partial.inconsistent {
             observe(.badReply, side: .serverToClient, context: .reply, frame: partial.frame, timestamp: partial.timestamp,
-                    line: record.text[record.text.limited(partial.text, to: 200)] as String,
+                    line: record.text[partial.text].limited(to: 200),
                     fields: [.init("cause", .string("codes_differ")), .init("reply_code", .int(partial.code))])
         }
         if let data = inTransit { noteReplyDuringData(partial, dataCommand: data) }
@@ -189,12 +189,14 @@ extension SMTPConversation {
             switch record.commands[i].kind {
             case .ehlo:
                 if positive {
-                    // Copied into the record's text (the buffers stay for the next reply).
-                    record.extensions = replyLineOctets.withUnsafeBufferPointer { octets in
-                        replyLines.map { record.text.append(valid: UnsafeBufferPointer(rebasing: octets[$0])) }
-                    }
-                    pipeliningAdvertised = record.extensions.contains {
-                        record.text.equalsIgnoringASCIICase($0, "PIPELINING")
+                    // Kept aside as they are (the buffers swapped, not copied), and copied into
+                    // the record's text when it is finished: a session that repeats EHLO keeps
+                    // only the last accepted list, as the record does.
+                    swap(&replyLines, &acceptedExtensions.lines)
+                    swap(&replyLineOctets, &acceptedExtensions.octets)
+                    acceptedExtensions.taken = true
+                    pipeliningAdvertised = acceptedExtensions.octets.withUnsafeBufferPointer { octets in
+                        acceptedExtensions.lines.contains { $0.count == 10 && hasASCIIPrefix(UnsafeBufferPointer(rebasing: octets[$0]), "PIPELINING") }
                     }
                 }
             case .mail:

@@ -84,6 +84,16 @@ public final class SMTPConversation {
     /// reused from reply to reply).
     var replyLines: [Range<Int>] = []
     var replyLineOctets: [UInt8] = []
+    /// The last accepted EHLO reply's extension lines (its `replyLines`, swapped in), copied
+    /// into the record's text as `record.extensions` when the record is finished.
+    var acceptedExtensions = AcceptedExtensions()
+
+    struct AcceptedExtensions {
+        var lines: [Range<Int>] = []
+        var octets: [UInt8] = []
+        /// An EHLO was accepted (its list may be empty).
+        var taken = false
+    }
     /// A client line was decoded since the partial reply's first line.
     var clientLineDuringPartialReply = false
     var greetingSeen = false
@@ -159,10 +169,13 @@ public final class SMTPConversation {
         serverFramer.reset(keepLimit: limits.commandKeep)
         prepareRecord()
         clientPhase = .commands
-        pending.removeAll(keepingCapacity: true)
+        pending = []  // its size is the session's (unanswered commands): not kept
         partialReply = nil
-        replyLines.removeAll(keepingCapacity: true)
-        replyLineOctets.removeAll(keepingCapacity: true)
+        Self.empty(&replyLines)
+        Self.empty(&replyLineOctets)
+        Self.empty(&acceptedExtensions.lines)
+        Self.empty(&acceptedExtensions.octets)
+        acceptedExtensions.taken = false
         clientLineDuringPartialReply = false
         greetingSeen = false
         quitSent = false
@@ -176,20 +189,26 @@ public final class SMTPConversation {
         previousContentTerminator = .crlf
         headerBytes = 0
         currentHeader = nil
-        headerValue.removeAll(keepingCapacity: true)
+        Self.empty(&headerValue)
         lateCommands = LateCommands()
         currentTransaction = nil
         pipeliningAdvertised = false
         commandTransaction.removeAll()
         rcptSlot.removeAll()
         bdatInHeaders = false
-        bdatPartialLine.removeAll(keepingCapacity: true)
+        Self.empty(&bdatPartialLine)
         duringData = nil
         startTLSPending = false
         firstCommandAfterStartTLSReply = nil
         startTLSAnswered = false
         liveCapture = false
         observationIndex.removeAll(keepingCapacity: true)
+    }
+
+    /// Empties a buffer for the next session, keeping its storage unless it grew past what a
+    /// usual session needs (a pooled conversation should not hold one session's peak).
+    private static func empty<Element>(_ buffer: inout [Element]) {
+        if buffer.capacity > 4096 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
     }
 
     /// What a new record needs before its first byte: room for a plain session's commands and
@@ -289,8 +308,8 @@ public final class SMTPConversation {
         finishRecord(reason, timestamp: timestamp)
     }
 
-    /// The finished record, moved out of a conversation that is done with: not a copy sharing
-    /// every array and string with one that the conversation's end releases again.
+    /// The finished record, moved out of a conversation that is done with (or reused): not a
+    /// copy sharing every list and its text with one the conversation later lets go of.
     func takeRecord() -> SMTPSessionRecord {
         var taken = SMTPSessionRecord(
             id: record.id, connectionID: record.connectionID, client: record.client, server: record.server,
@@ -330,12 +349,17 @@ public final class SMTPConversation {
         }
         finishDuringData()
         commitHeader()
+        if acceptedExtensions.taken {
+            record.extensions = acceptedExtensions.octets.withUnsafeBufferPointer { octets in
+                acceptedExtensions.lines.map { record.text.append(valid: UnsafeBufferPointer(rebasing: octets[$0])) }
+            }
+        }
         if let helo = lateCommands.helo.take() {
             record.heloVerb = record.text.append(helo.kind.name)
             record.heloArgument = helo.argument.withUnsafeBufferPointer { record.text.append(wire: $0) }
         }
         if let auth = lateCommands.authArgument.take() {
-            record.authMechanism = record.text.append(String(decoding: auth, as: UTF8.self).uppercased())
+            record.authMechanism = keptMechanism(String(decoding: auth, as: UTF8.self))
         }
         if clientFramer.sawTLS || serverFramer.sawTLS { record.tls = true }
         if record.implicitTLS && !record.tls { record.implicitTLS = false }

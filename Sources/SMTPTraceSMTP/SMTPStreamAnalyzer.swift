@@ -45,7 +45,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 
     public let settings: SMTPSettings
     /// Called once per session, when its connection closes (or the capture ends), with the
-    /// record handed over (consumed: a record is a few dozen strings and lists, and a copy
+    /// record handed over (consumed: a record holds a dozen lists and its text, and a copy
     /// retains each).
     public var sessionEnded: (consuming SMTPSessionRecord) -> Void
     /// Called for a connection on an SMTP port that closed without one SMTP line decoded (its

@@ -120,6 +120,17 @@ struct SessionTextTests {
         #expect(r.text[r.extensions] == ["SIZE 10", "DSN"])
     }
 
+    @Test func onlyTheLastAcceptedEHLOsExtensionsEnterTheText() {
+        var steps = [Self.s("220 mx\r\n")]
+        for i in 0..<50 {
+            steps += [Self.c(Self.a("EHLO c\(i)\r\n")), Self.s("250-mx\r\n250-EXT\(i)-A\r\n250 EXT\(i)-B\r\n")]
+        }
+        let r = Self.record(steps)
+        #expect(r.text[r.extensions] == ["EXT49-A", "EXT49-B"])
+        // The greeting's text, the EHLO lines and their replies' first lines, and one list.
+        #expect(String(decoding: r.text.octets, as: UTF8.self).components(separatedBy: "EXT").count == 3)
+    }
+
     @Test func anAUTHMechanismEndsAtTheFirstSpaceEvenBeforeACombiningMark() {
         // Split by `Character`, " \u{301}" is no space, and the mechanism kept the start of the
         // initial response: the octets end it at the space.
