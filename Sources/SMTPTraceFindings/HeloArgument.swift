@@ -1,3 +1,5 @@
+import SMTPTraceSMTP
+
 /// What is wrong with a HELO/EHLO argument, if anything (RFC 5321 §4.1.1.1: a Domain or an
 /// address-literal; §4.1.2 for their syntax).
 public enum HeloDefect: String, Sendable {
@@ -16,7 +18,7 @@ public enum HeloDefect: String, Sendable {
         return text.withUTF8 { of($0[...]) }
     }
 
-    /// The argument's octets, where the string keeps them.
+    /// The argument's octets, where they are kept (the session's text, or a string's own).
     typealias Octets = Slice<UnsafeBufferPointer<UInt8>>
 
     static func of(_ a: Octets) -> HeloDefect? {
@@ -65,7 +67,7 @@ public enum HeloDefect: String, Sendable {
 
     static func isAddressLiteral(_ inner: Octets) -> Bool {
         if isIPv4(inner) { return true }
-        if inner.count >= 5, inner.prefix(5).map({ $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }) == Array("IPV6:".utf8) {
+        if hasASCIIPrefix(UnsafeBufferPointer(rebasing: inner), "IPV6:") {
             return isIPv6(inner.dropFirst(5))
         }
         // General-address-literal: Standardized-tag ":" 1*dcontent

@@ -42,10 +42,6 @@ enum SMTPRules {
         r.text.isEmpty ? String(r.code) : "\(r.code) \(text[r.text])"
     }
 
-    static func commandLine(_ c: CommandRecord, _ text: SessionText) -> String {
-        c.argument.isEmpty ? text[c.verb] : "\(text[c.verb]) \(text[c.argument])"
-    }
-
     /// Whether a successful STARTTLS came before this frame (what follows is normally unseen;
     /// a capture that shows it was decrypted).
     static func afterTLS(_ s: SMTPSessionRecord, frame: UInt64) -> Bool {
@@ -182,7 +178,7 @@ enum SMTPRules {
                 findings.append(Finding(
                     kind: .heloSyntax, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
                     message: "\(s.text[c.verb]) argument \(defectDescription(defect)): RFC 5321 wants a domain or an address literal",
-                    line: commandLine(c, s.text),
+                    line: s.commandLine(c),
                     evidence: [("cause", .string(defect.rawValue)), ("argument", .string(s.text[c.argument]))]))
             }
             guard let code = replyCode(s, of: c) else { continue }
@@ -317,7 +313,7 @@ enum SMTPRules {
             return [Finding(
                 kind: .missingHelo, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
                 message: "\(s.text[c.verb]) sent before any \(tried ? "accepted " : "")HELO/EHLO\(verdict)",
-                line: commandLine(c, s.text), evidence: evidence)]
+                line: s.commandLine(c), evidence: evidence)]
         }
         return []
     }
@@ -368,7 +364,7 @@ enum SMTPRules {
             }
             findings.append(Finding(
                 kind: .sequenceError, session: s.id, party: .client, frame: c.frame, timestamp: c.timestamp,
-                message: problem + verdict, line: commandLine(c, s.text), evidence: evidence))
+                message: problem + verdict, line: s.commandLine(c), evidence: evidence))
         }
         return findings
     }
@@ -422,7 +418,7 @@ enum SMTPRules {
             findings.append(Finding(
                 kind: .unansweredCommand, session: s.id, party: .server, frame: c.frame, timestamp: c.timestamp,
                 message: "\(s.text[c.verb]) never got a reply before the connection ended (\(s.close.rawValue))",
-                line: commandLine(c, s.text), evidence: [("command", .string(s.text[c.verb])), ("close", .string(s.close.rawValue))]))
+                line: s.commandLine(c), evidence: [("command", .string(s.text[c.verb])), ("close", .string(s.close.rawValue))]))
         }
         return findings
     }
@@ -437,7 +433,7 @@ enum SMTPRules {
         return [Finding(
             kind: .earlyTalker, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
             message: "the client sent \(s.text[first.verb]) before the server's greeting (frame \(greeting.frame))",
-            line: commandLine(first, s.text), evidence: [("greeting_frame", .int(Int(greeting.frame)))])]
+            line: s.commandLine(first), evidence: [("greeting_frame", .int(Int(greeting.frame)))])]
     }
 
     static func pipelining(_ s: SMTPSessionRecord) -> [Finding] {
@@ -457,7 +453,7 @@ enum SMTPRules {
             kind: .pipeliningUnadvertised, session: s.id, party: .client, frame: first.frame, timestamp: first.timestamp,
             message: "the client sent \(s.text[first.verb]) without waiting for the previous reply, though the server had not advertised PIPELINING"
                 + (offending > 1 ? " (\(offending) commands so)" : ""),
-            line: commandLine(first, s.text), evidence: [("commands", .int(offending))])]
+            line: s.commandLine(first), evidence: [("commands", .int(offending))])]
     }
 
     static func sizeExceeded(_ s: SMTPSessionRecord) -> [Finding] {
@@ -488,8 +484,9 @@ enum SMTPRules {
     static func advertisedSize(_ extensions: [TextRef], in text: SessionText) -> UInt64? {
         // "SIZE", spaces, one word that is a number, nothing but spaces after it — read from
         // the octets (this runs for every session that sent a message).
-        for ext in extensions where text.hasPrefixIgnoringASCIICase(ext, "SIZE ") {
-            if let n = text.withOctets(ext, { sizeLimit(UnsafeBufferPointer(rebasing: $0[5...])) }) { return n }
+        for ext in extensions {
+            let limit = text.withOctets(ext) { hasASCIIPrefix($0, "SIZE ") ? sizeLimit(UnsafeBufferPointer(rebasing: $0[5...])) : nil }
+            if let limit { return limit }
         }
         return nil
     }
@@ -516,8 +513,8 @@ enum SMTPRules {
     static func authCleartext(_ s: SMTPSessionRecord) -> [Finding] {
         guard !s.implicitTLS, let index = s.commands.indices.first(where: { s.commands[$0].kind == .auth }) else { return [] }
         let auth = s.commands[index]
-        let mechanism = s.text[auth.argument]
         guard !afterTLS(s, frame: auth.frame) else { return [] }
+        let mechanism = s.text[auth.argument]
         return [Finding(
             kind: .authCleartext, session: s.id, party: .client, frame: auth.frame, timestamp: auth.timestamp,
             message: "AUTH \(mechanism) on a session without TLS: the credentials crossed the network in clear (they are not shown)",

@@ -6,9 +6,10 @@ enum DecimalDigits {
     static let pairs: StaticString =
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
-    /// How many decimal digits `n` (at least 1) has: from its bit length (log10 2 ≈ 1233/4096
-    /// gives the digits of the largest number of that length, or one fewer), then one
-    /// comparison (instead of a multiplication and a comparison per digit).
+    /// How many decimal digits `n` (at least 1) has: its bit length times log10 2 (≈ 1233/4096)
+    /// is one fewer than the digits of the largest number of that length, and `n` has that many
+    /// or one more, which one comparison with a power of ten tells (instead of a multiplication
+    /// and a comparison per digit).
     @inline(__always)
     static func count(_ n: UInt64) -> Int {
         let bits = 64 &- n.leadingZeroBitCount

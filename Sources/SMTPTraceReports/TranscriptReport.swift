@@ -48,9 +48,8 @@ public struct TranscriptReport {
             }
         }
         for command in s.commands {
-            let line = command.argument.isEmpty ? s.text[command.verb] : "\(s.text[command.verb]) \(s.text[command.argument])"
             entries.append(Entry(frame: command.frame, order: 1, timestamp: command.timestamp, arrow: c,
-                                 text: Escaping.terminal(line, limit: 200)))
+                                 text: Escaping.terminal(s.commandLine(command), limit: 200)))
         }
         for auth in s.authResponses {
             entries.append(Entry(frame: auth.frame, order: 1, timestamp: auth.timestamp, arrow: c, text: "[AUTH response, not shown]"))

@@ -4,6 +4,6 @@
 /// instructions for each dictionary update of a count per session or per finding.
 /// (`unsafeBitCast` checks the sizes: a type of another size stops here, it is not misread.)
 @inlinable
-public func caseIndex<Case>(of value: Case) -> UInt8 {
+public func caseIndex<Case: CaseIterable & RawRepresentable>(of value: Case) -> UInt8 {
     unsafeBitCast(value, to: UInt8.self)
 }

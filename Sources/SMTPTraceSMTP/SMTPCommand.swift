@@ -135,8 +135,8 @@ func enhancedStatusCodeLength(octets: UnsafeBufferPointer<UInt8>, replyCode: Int
 
 /// Whether `octets` start with `prefix`, ASCII letters compared without case (nothing else
 /// folded): the one keyword test on octets, in place.
-@inline(__always)
-func hasASCIIPrefix(_ octets: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+@inlinable @inline(__always)
+public func hasASCIIPrefix(_ octets: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
     let length = prefix.utf8CodeUnitCount
     guard octets.count >= length else { return false }
     let wanted = prefix.utf8Start
@@ -144,9 +144,15 @@ func hasASCIIPrefix(_ octets: UnsafeBufferPointer<UInt8>, _ prefix: StaticString
     return true
 }
 
+/// Whether `octets` are `word` (`hasASCIIPrefix`, and no more octets).
+@inlinable @inline(__always)
+public func isASCIIWord(_ octets: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+    octets.count == word.utf8CodeUnitCount && hasASCIIPrefix(octets, word)
+}
+
 /// Whether octet `b` is `w`, or the same ASCII letter in the other case.
-@inline(__always)
-func sameIgnoringASCIICase(_ b: UInt8, _ w: UInt8) -> Bool { b == w || (isASCIILetter(b) && b ^ 0x20 == w) }
+@inlinable @inline(__always)
+public func sameIgnoringASCIICase(_ b: UInt8, _ w: UInt8) -> Bool { b == w || (isASCIILetter(b) && b ^ 0x20 == w) }
 
 /// The part of `octets` without the spaces and tabs at either end.
 @inline(__always)
@@ -157,5 +163,5 @@ func spaceTrimmedRange(_ octets: UnsafeBufferPointer<UInt8>, from start: Int = 0
     return start..<end
 }
 
-@inline(__always)
-func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+@inlinable @inline(__always)
+public func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }

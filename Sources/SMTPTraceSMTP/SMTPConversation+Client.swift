@@ -17,10 +17,8 @@ extension SMTPConversation {
     /// The reported header field this name is (ASCII letters compared without case, as every
     /// keyword is), without making a String of any field's name.
     static func reportedHeader(named name: Slice<UnsafeBufferPointer<UInt8>>) -> ReportedHeader? {
-        for (wanted, field) in reportedHeaders
-        where wanted.utf8CodeUnitCount == name.count && hasASCIIPrefix(UnsafeBufferPointer(rebasing: name), wanted) {
-            return field
-        }
+        let name = UnsafeBufferPointer(rebasing: name)
+        for (wanted, field) in reportedHeaders where isASCIIWord(name, wanted) { return field }
         return nil
     }
 
@@ -106,17 +104,15 @@ extension SMTPConversation {
         let argumentOctets = UnsafeBufferPointer(rebasing: bytes[command.argument])
         var verb = TextRef(offset: 0, count: 0), argument = verb
         if kept || command.kind == .mail || (command.kind == .rcpt && currentTransaction != nil) {
-            if let line = record.text.append(ascii: UnsafeBufferPointer(rebasing: bytes[..<command.argument.upperBound]),
-                                             upperCasedPrefix: command.verbLength)
-            {
+            if let line = record.text.append(ascii: UnsafeBufferPointer(rebasing: bytes[..<command.argument.upperBound])) {
                 // An ASCII line (nearly all): one copy, the parts named in it.
                 verb = line.part(0, command.verbLength)
                 argument = line.part(command.argument.lowerBound, command.argument.upperBound)
             } else {
                 verb = record.text.append(wire: UnsafeBufferPointer(rebasing: bytes[..<command.verbLength]))
-                record.text.upperCaseASCII(verb)
                 argument = record.text.append(wire: argumentOctets)
             }
+            record.text.upperCaseASCII(verb)
         }
         if kept {
             record.commands.append(CommandRecord(
@@ -392,8 +388,8 @@ extension SMTPConversation {
     func recordLenientCommands(_ held: [HeldLine], in observation: Int) {
         var verbs: [String] = []
         for line in held.prefix(32) {
-            let command = SMTPCommand.parse(line.bytes)
-            if command.kind != .other { verbs.append(command.verb) }
+            let kind = line.bytes.withUnsafeBufferPointer { CommandLineParts($0).kind }
+            if kind != .other { verbs.append(kind.name) }
         }
         record.observations[observation]["lenient_commands_after"] = .strings(verbs)
         record.observations[observation]["lenient_lines_after"] = .int(held.count)

@@ -194,9 +194,8 @@ extension SMTPConversation {
                     // only the last accepted list, as the record does.
                     swap(&replyLines, &acceptedExtensions.lines)
                     swap(&replyLineOctets, &acceptedExtensions.octets)
-                    acceptedExtensions.taken = true
                     pipeliningAdvertised = acceptedExtensions.octets.withUnsafeBufferPointer { octets in
-                        acceptedExtensions.lines.contains { $0.count == 10 && hasASCIIPrefix(UnsafeBufferPointer(rebasing: octets[$0]), "PIPELINING") }
+                        acceptedExtensions.lines.contains { isASCIIWord(UnsafeBufferPointer(rebasing: octets[$0]), "PIPELINING") }
                     }
                 }
             case .mail:

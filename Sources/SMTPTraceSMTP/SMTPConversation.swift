@@ -91,8 +91,6 @@ public final class SMTPConversation {
     struct AcceptedExtensions {
         var lines: [Range<Int>] = []
         var octets: [UInt8] = []
-        /// An EHLO was accepted (its list may be empty).
-        var taken = false
     }
     /// A client line was decoded since the partial reply's first line.
     var clientLineDuringPartialReply = false
@@ -175,7 +173,6 @@ public final class SMTPConversation {
         Self.empty(&replyLineOctets)
         Self.empty(&acceptedExtensions.lines)
         Self.empty(&acceptedExtensions.octets)
-        acceptedExtensions.taken = false
         clientLineDuringPartialReply = false
         greetingSeen = false
         quitSent = false
@@ -349,10 +346,9 @@ public final class SMTPConversation {
         }
         finishDuringData()
         commitHeader()
-        if acceptedExtensions.taken {
-            record.extensions = acceptedExtensions.octets.withUnsafeBufferPointer { octets in
-                acceptedExtensions.lines.map { record.text.append(valid: UnsafeBufferPointer(rebasing: octets[$0])) }
-            }
+        // None accepted, or none listed: an empty list, as the record starts with.
+        record.extensions = acceptedExtensions.octets.withUnsafeBufferPointer { octets in
+            acceptedExtensions.lines.map { record.text.append(valid: UnsafeBufferPointer(rebasing: octets[$0])) }
         }
         if let helo = lateCommands.helo.take() {
             record.heloVerb = record.text.append(helo.kind.name)

@@ -234,6 +234,11 @@ public struct SMTPSessionRecord: Sendable {
     }
 
     public var duration: Double { end.seconds(since: start) }
+
+    /// A command as its line read: the verb, then a space and the argument if it has one.
+    public func commandLine(_ c: CommandRecord) -> String {
+        c.argument.isEmpty ? text[c.verb] : "\(text[c.verb]) \(text[c.argument])"
+    }
 }
 
 /// A connection's TCP evidence with its sides named by SMTP role (the TCP layer may have

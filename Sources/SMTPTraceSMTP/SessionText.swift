@@ -79,7 +79,7 @@ public struct SessionText: Sendable {
 
     /// Whether the piece is `word`, ASCII letters compared without case.
     public func equalsIgnoringASCIICase(_ ref: TextRef, _ word: StaticString) -> Bool {
-        ref.count == word.utf8CodeUnitCount && withOctets(ref) { hasASCIIPrefix($0, word) }
+        withOctets(ref) { isASCIIWord($0, word) }
     }
 
     /// Whether the piece starts with `prefix`, ASCII letters compared without case.
@@ -102,15 +102,13 @@ public struct SessionText: Sendable {
         return TextRef(offset: UInt32(start), count: UInt32(octets.count - start))
     }
 
-    /// Appends octets that are all ASCII, the first `upperCasedPrefix` of them upper-cased; nil
-    /// (nothing appended) when they are not all ASCII or the text is full. A command line's
-    /// verb and argument go in with one append this way, the parts named after.
-    mutating func append(ascii bytes: UnsafeBufferPointer<UInt8>, upperCasedPrefix: Int) -> TextRef? {
+    /// Appends octets that are all ASCII; nil (nothing appended) when they are not, or the
+    /// text is full. A command line's verb and argument go in with one append this way, the
+    /// parts named after.
+    mutating func append(ascii bytes: UnsafeBufferPointer<UInt8>) -> TextRef? {
         guard Self.isASCII(bytes), let start = room(for: bytes.count) else { return nil }
         octets.append(contentsOf: bytes)
-        let ref = TextRef(offset: UInt32(start), count: UInt32(bytes.count))
-        upperCaseASCII(ref.part(0, min(upperCasedPrefix, bytes.count)))
-        return ref
+        return TextRef(offset: UInt32(start), count: UInt32(bytes.count))
     }
 
     /// Appends octets known to be valid UTF-8 (a string's, or octets repaired already).
