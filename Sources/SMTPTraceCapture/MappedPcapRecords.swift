@@ -61,6 +61,16 @@ final class MappedPcapRecords {
     private var faultedBeforeUnmap = false
     /// The window's pages below this address have been read once (`pagesAreThere`).
     private var checkedUpTo: UInt = 0
+    /// For `next`'s fast path: the window's first octet (nil: none mapped), the file offset
+    /// where it ends, and the file offset up to which its pages have been read once (0: no
+    /// fast path), updated whenever pages are read (`pagesAreThere`) and after every record
+    /// `nextChecked` hands out.
+    private var fastBase: UnsafeRawPointer? = nil
+    private var windowEnd = 0
+    private var fastEnd = 0
+    /// The longest record the fast path hands out: longer ones may need cutting to the
+    /// snapshot length, or be invalid.
+    private let fastSnapshot: Int
     /// File offset of the next record.
     private(set) var position = fileHeaderBytes
     /// Keeps the processor loading the capture `prefetchDistance` octets ahead of the record
@@ -92,6 +102,7 @@ final class MappedPcapRecords {
         fileSize = Int(info.st_size)
         nanosecondTimestamps = magic == 0xA1B2_3C4D
         self.snapshot = snapshot
+        fastSnapshot = min(snapshot, Self.maximumCaptureLength)
         pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -112,8 +123,21 @@ final class MappedPcapRecords {
     private func pagesAreThere(upTo end: UInt) -> Bool {
         let from = checkedUpTo
         checkedUpTo = (end &+ UInt(pageSize &- 1)) & ~UInt(pageSize &- 1)
+        updateFastPath()
         guard let start = UnsafeRawPointer(bitPattern: from) else { return true }
         return !faultedBeforeUnmap && !map_guard_touch(guardSlot, start, Int(end &- from))
+    }
+
+    /// Sets `next`'s fast path to the window as it is now.
+    private func updateFastPath() {
+        guard let window, let base = window.baseAddress, checkedUpTo >= UInt(bitPattern: base) else {
+            fastBase = nil
+            fastEnd = 0
+            return
+        }
+        fastBase = UnsafeRawPointer(base)
+        windowEnd = windowStart + window.count
+        fastEnd = min(windowEnd, windowStart + Int(checkedUpTo - UInt(bitPattern: base)))
     }
 
     /// The file's size now, nil if it cannot be read.
@@ -129,8 +153,44 @@ final class MappedPcapRecords {
         return true
     }
 
+    /// The next record: on the fast path when its header and bytes lie in the window's pages
+    /// already read once and it needs none of the general path's cases (no cut to the
+    /// snapshot length, not empty); otherwise `nextChecked`, which decides every case.
     @inline(__always)
     func next() -> Step {
+        let at = position
+        let dataStart = at &+ Self.recordHeaderBytes
+        if _fastPath(dataStart <= fastEnd), let base = fastBase {
+            // `fastEnd` > 0: a window is mapped, and `base` is its first octet.
+            let header = base + (at &- windowStart)
+            let capturedLength = Int(header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            let dataEnd = dataStart &+ capturedLength
+            // 1...fastSnapshot in one unsigned comparison.
+            if _fastPath(UInt(bitPattern: capturedLength &- 1) < UInt(bitPattern: fastSnapshot) && dataEnd <= windowEnd) {
+                // A record that reaches pages not read yet: they are read first (as in
+                // `nextChecked`), about once every few records.
+                if _slowPath(dataEnd > fastEnd), !pagesAreThere(upTo: UInt(bitPattern: base + (dataEnd &- windowStart))) {
+                    return shrank()
+                }
+                position = dataEnd
+                readAhead.advance(to: dataEnd, in: base, from: windowStart, to: windowEnd)
+                let seconds = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                let fraction = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) &* 1000
+                return .record(Record(
+                    seconds: Int64(seconds), nanoseconds: UInt32(clamping: nanoseconds),
+                    originalLength: Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                    bytes: UnsafeRawBufferPointer(start: header + Self.recordHeaderBytes, count: capturedLength),
+                    fileOffset: dataStart))
+            }
+        }
+        return nextChecked()
+    }
+
+    /// The next record, every rule applied (`next`'s general path).
+    @inline(never)
+    private func nextChecked() -> Step {
+        defer { updateFastPath() }
         let remaining = fileSize - position
         if remaining == 0 { return grew() ? next() : .end }
         guard remaining >= Self.recordHeaderBytes else {
@@ -238,5 +298,7 @@ final class MappedPcapRecords {
             munmap(UnsafeMutableRawPointer(mutating: base), window.count)
         }
         window = nil
+        fastBase = nil
+        fastEnd = 0
     }
 }
