@@ -24,7 +24,9 @@
 #      dropped, then read once with cat), so that every program reads it from the page cache;
 #   3. times, with `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS KiB), after one warm-up
 #      run each: the floor (a bare pcap_next_ex loop), `smtp-trace --threads 1 --json FILE > /dev/null`
-#      (single-threaded: the figure the ratios use), `smtp-trace --threads 2 --json FILE` (one
+#      (single-threaded: the figure the ratios use), then as many rounds of the floor and
+#      smtp-trace back to back (`paired`: each round's ratio, timed to the microsecond, sees the
+#      same load on a shared machine), `smtp-trace --threads 2 --json FILE` (one
 #      thread reads, deals connections out, applies the rules and writes; the other
 #      reassembles and decodes), and
 #      on the 1G file only tshark's SMTP dissection
@@ -33,7 +35,8 @@
 #   4. prints a table of medians (seconds, MB/s with MB = 10^6 bytes of file, peak RSS MiB =
 #      the largest of the timed runs), the ratios smtp-trace/floor (floor time / smtp-trace time:
 #      the fraction of the floor's speed smtp-trace reaches; also from the fastest run of each, the
-#      least disturbed on a shared machine) and tshark/smtp-trace (tshark time /
+#      least disturbed on a shared machine, and the median of the paired rounds' ratios) and
+#      tshark/smtp-trace (tshark time /
 #      smtp-trace time: how many times faster smtp-trace is), and smtp-trace's RSS per size;
 #   5. checks the warm-up run's JSON output of each size against the truth with
 #      Benchmarks/compare-truth.py;
@@ -287,6 +290,27 @@ bench() {
         "$name" "$label" "$warm" "${times[*]}" "${MED[$name,$label]}" "$(mib "$maxk")"
 }
 
+# paired LABEL N PCAP: N rounds of the floor and smtp-trace (one thread) back to back, each timed
+# to the microsecond (bash's EPOCHREALTIME around the command); stores the median of the
+# rounds' ratios (floor s / smtp-trace s) and the rounds' ratios. The blocks above time all
+# floor runs, then all smtp-trace runs: load on a shared machine that comes and goes between
+# the blocks moves one program's median and not the other's. Within a round it meets both.
+declare -A PAIRED PAIRS
+paired() {
+    local label=$1 n=$2 pcap=$3 i t0 t1 t2 ratios=()
+    for ((i = 1; i <= n; i++)); do
+        t0=$EPOCHREALTIME
+        timeout 600 "$FLOOR" "$pcap" > /dev/null || return 1
+        t1=$EPOCHREALTIME
+        timeout 600 "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" > /dev/null || return 1
+        t2=$EPOCHREALTIME
+        ratios+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.3f", (b - a) / (c - b) }')")
+    done
+    PAIRS[$label]="${ratios[*]}"
+    PAIRED[$label]=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    printf '  paired      %-4s %s rounds of floor then smtp-trace: ratios %s; median %s\n' "$label" "$n" "${PAIRS[$label]}" "${PAIRED[$label]}"
+}
+
 # ---------------------------------------------------------------- per size
 declare -A FILEB PKTS TRUTH
 STATUS=0
@@ -311,6 +335,7 @@ for label in "${SIZE_LIST[@]}"; do
     jsonl=$OUT/bench-$label.smtp-trace.jsonl
     bench smtp-trace "$label" "$n" $((120 + bytes / 10000000)) "$jsonl" "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" \
         || die "smtp-trace --json $pcap failed"
+    paired "$label" "$n" "$pcap" || die "the paired runs failed on $pcap"
     if ((TWO_THREADS)); then
         bench two-cores "$label" "$n" $((120 + bytes / 10000000)) "$TMPD/two.out" "$TOOL" --threads 2 --json "$pcap" \
             || die "smtp-trace --threads 2 --json $pcap failed"
@@ -367,7 +392,8 @@ for label in "${SIZE_LIST[@]}"; do
     f=${MED[floor,$label]}; s=${MED[smtp-trace,$label]}
     line="  $label  smtp-trace/floor throughput $(awk -v f="$f" -v s="$s" 'BEGIN { printf "%.3f (%.1f%% of the floor speed; the floor is %.0fx faster)", f / s, 100 * f / s, s / f }')"
     # On a shared machine the fastest runs are the least disturbed: their ratio too.
-    line+=" [fastest runs: $(awk -v f="${MIN[floor,$label]}" -v s="${MIN[smtp-trace,$label]}" 'BEGIN { printf "%.3f", f / s }')]"
+    line+=" [fastest runs: $(awk -v f="${MIN[floor,$label]}" -v s="${MIN[smtp-trace,$label]}" 'BEGIN { printf "%.3f", f / s }');"
+    line+=" paired rounds: ${PAIRED[$label]}]"
     if [[ -n ${MED[tshark,$label]:-} ]]; then
         line+="; tshark/smtp-trace time $(awk -v t="${MED[tshark,$label]}" -v s="$s" 'BEGIN { printf "%.2f (smtp-trace %.2fx as fast)", t / s, t / s }')"
     fi

@@ -61,10 +61,11 @@ final class MappedPcapRecords {
     private var faultedBeforeUnmap = false
     /// The window's pages below this address have been read once (`pagesAreThere`).
     private var checkedUpTo: UInt = 0
-    /// For `next`'s fast path: the window's first octet (nil: none mapped), the file offset
-    /// where it ends, and the file offset up to which its pages have been read once (0: no
-    /// fast path), updated whenever pages are read (`pagesAreThere`) and after every record
-    /// `nextChecked` hands out.
+    /// For `next`'s fast path: the window's first octet, the file offset where it ends, and
+    /// the file offset up to which its pages have been read once (nil and 0: no fast path).
+    /// Set whenever pages are read (`pagesAreThere`) and at the end of every `nextChecked`;
+    /// cleared by `unmap`, so that between a new window's mapping and the end of the
+    /// `nextChecked` that mapped it (which may call `next` again) there is no fast path.
     private var fastBase: UnsafeRawPointer? = nil
     private var windowEnd = 0
     private var fastEnd = 0
@@ -102,7 +103,7 @@ final class MappedPcapRecords {
         fileSize = Int(info.st_size)
         nanosecondTimestamps = magic == 0xA1B2_3C4D
         self.snapshot = snapshot
-        fastSnapshot = min(snapshot, Self.maximumCaptureLength)
+        fastSnapshot = max(0, min(snapshot, Self.maximumCaptureLength))
         pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
@@ -117,8 +118,9 @@ final class MappedPcapRecords {
         close(descriptor)
     }
 
-    /// Reads the window's pages from `checkedUpTo` to `end` once (`map_guard_touch`): false if
-    /// a read in the window faulted, now or since the window was mapped.
+    /// Reads the window's pages from `checkedUpTo` to `end` once (`map_guard_touch`), and moves
+    /// the fast path's end with them: false if a read in the window faulted, now or since the
+    /// window was mapped.
     @inline(never)
     private func pagesAreThere(upTo end: UInt) -> Bool {
         let from = checkedUpTo
@@ -153,15 +155,18 @@ final class MappedPcapRecords {
         return true
     }
 
-    /// The next record: on the fast path when its header and bytes lie in the window's pages
-    /// already read once and it needs none of the general path's cases (no cut to the
-    /// snapshot length, not empty); otherwise `nextChecked`, which decides every case.
+    /// The next record: on the fast path when its header lies on the window's pages already
+    /// read once, its bytes in the window (pages not read yet are read first) and it needs
+    /// none of the general path's cases (no cut to the snapshot length, not empty); otherwise
+    /// `nextChecked`, which decides every case.
     @inline(__always)
     func next() -> Step {
         let at = position
         let dataStart = at &+ Self.recordHeaderBytes
         if _fastPath(dataStart <= fastEnd), let base = fastBase {
-            // `fastEnd` > 0: a window is mapped, and `base` is its first octet.
+            // `fastEnd` > 0: a window is mapped, `base` is its first octet, and the record
+            // starts in it (`position` only moves forward, and a window is mapped at or
+            // before the record it is mapped for).
             let header = base + (at &- windowStart)
             let capturedLength = Int(header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             let dataEnd = dataStart &+ capturedLength
@@ -224,7 +229,8 @@ final class MappedPcapRecords {
         guard let data = bytes(kept, at: dataStart) else { return mapFailure() }
         // Each page of the window is read once before a record on it is handed out: a page the
         // file lost ends the reading here (a fault seen since, by the analysis of the records
-        // before, too) instead of handing out its zeros. One comparison for most records.
+        // before, too) instead of handing out its zeros (`next` does the same on its fast
+        // path).
         let dataEnd = UInt(bitPattern: data) &+ UInt(kept)
         if _slowPath(dataEnd > checkedUpTo), !pagesAreThere(upTo: dataEnd) { return shrank() }
         position = dataStart + capturedLength
