@@ -348,7 +348,8 @@ enum SMTPRules {
                 } else if !rcptAccepted && !s.commands[i].sentBeforePreviousReply {
                     problem = "\(name) after every RCPT was refused"
                 }
-                let last = kind == .data ? code == 354 : s.text[s.commands[i].argument].uppercased().hasSuffix("LAST")
+                // A malformed BDAT (rejected without a chunk) ends nothing.
+                let last = kind == .data ? code == 354 : s.bdatArgument(ofCommand: i)?.last == true
                 if last { reset() }
             default:
                 break

@@ -158,15 +158,9 @@ extension SMTPConversation {
             // side only) takes them as content at the end, or when the hold overflows.
             clientPhase = .awaitingDataReply(dataCommand: index, held: [], heldBytes: 0)
         case .bdat:
-            // RFC 3030: "BDAT" SP chunk-size [SP end-marker]. Anything else is a syntax error
-            // that servers reject without reading a chunk (Postfix: 521/501), so no bytes are
-            // opaque after it.
-            let parts = String(decoding: argumentOctets, as: UTF8.self).split(separator: " ", omittingEmptySubsequences: true)
-            let wellFormed = parts.count == 1 || (parts.count == 2 && parts[1].uppercased() == "LAST")
-            if wellFormed, let sizeText = parts.first, sizeText.allSatisfy(\.isASCIIDigit), sizeText.count <= 15,
-                let size = UInt64(sizeText)
-            {
-                let last = parts.count == 2
+            // A malformed argument opens no chunk: no bytes are opaque after it.
+            if let bdat = BDATArgument(argumentOctets) {
+                let size = bdat.size, last = bdat.last
                 if let t = currentTransaction {
                     commandTransaction[index] = t
                     if record.transactions[t].dataFrame == nil {

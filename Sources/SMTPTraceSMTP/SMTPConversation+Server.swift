@@ -215,7 +215,7 @@ extension SMTPConversation {
                 }
             case .bdat:
                 if let t = commandTransaction[i], record.transactions[t].reply == nil,
-                    record.text[record.commands[i].argument].uppercased().hasSuffix("LAST")
+                    record.bdatArgument(ofCommand: i)?.last == true
                 {
                     record.transactions[t].reply = partial.code
                     record.transactions[t].replyFrame = partial.frame
