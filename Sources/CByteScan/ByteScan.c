@@ -38,11 +38,15 @@ static inline __attribute__((target("avx512f,avx512bw"))) block_masks masks_avx5
 }
 #endif
 
+// Whether an octet ends a line's text: CR or LF (the octet-at-a-time test the vector paths
+// make sixteen, thirty-two or sixty-four at a time).
+static inline int is_line_end(uint8_t octet) { return octet == '\r' || octet == '\n'; }
+
 // The mask of CR and LF octets in block[0..<64] (bit i: octet i), an octet at a time: for
 // processors without SSE2, and level 0 (which the tests run on every processor).
 static inline uint64_t line_ends_in_block_scalar(const uint8_t *block) {
     uint64_t mask = 0;
-    for (int i = 0; i < 64; i++) mask |= (uint64_t)(block[i] == '\r' || block[i] == '\n') << i;
+    for (int i = 0; i < 64; i++) mask |= (uint64_t)is_line_end(block[i]) << i;
     return mask;
 }
 
@@ -91,7 +95,7 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
             ends = line_ends_in_block(bytes + count - 64, scalar) >> (block - (count - 64));
         } else {
             ends = 0;
-            for (size_t i = block; i < count; i++) ends |= (uint64_t)(bytes[i] == '\r' || bytes[i] == '\n') << (i - block);
+            for (size_t i = block; i < count; i++) ends |= (uint64_t)is_line_end(bytes[i]) << (i - block);
         }
         // Octets before the current line's start were taken by the line before.
         if (line_start > block) ends &= line_start - block >= 64 ? 0 : ~(uint64_t)0 << (line_start - block);
@@ -234,7 +238,7 @@ size_t byte_scan_first_line_end(const uint8_t *bytes, size_t count) {
     }
 #endif
     for (; i < count; i++) {
-        if (bytes[i] == '\r' || bytes[i] == '\n') return i;
+        if (is_line_end(bytes[i])) return i;
     }
     return count;
 }

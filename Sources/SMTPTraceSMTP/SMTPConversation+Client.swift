@@ -133,12 +133,12 @@ extension SMTPConversation {
                 lateCommands.helo = (command.kind, Array(argumentOctets))
             }
         case .mail:
-            let parameters = parameters(after: "FROM:", in: argument)
+            let (mailFrom, parameters) = pathAndParameters(after: "FROM:", in: argument)
             let size = parameters.first(where: { record.text.hasPrefixIgnoringASCIICase($0, "SIZE=") })
                 .flatMap { UInt64(record.text[$0].dropFirst(5)) }
             // Made in the append: a transaction built in a variable first was copied into the list.
             record.transactions.append(TransactionRecord(
-                mailFrom: path(after: "FROM:", in: argument), mailFrame: info.frame,
+                mailFrom: mailFrom, mailFrame: info.frame,
                 mailParameters: parameters, declaredSize: size))
             currentTransaction = record.transactions.count - 1
             commandTransaction[index] = currentTransaction
@@ -500,18 +500,23 @@ extension SMTPConversation {
     /// The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>`: `a@b` without brackets, a part
     /// of the argument's text.
     func path(after prefix: StaticString, in argument: TextRef) -> TextRef {
-        // On octets: `<`, `>` and spaces are ASCII, so cutting there keeps UTF-8 whole.
-        let (start, end) = record.text.withOctets(argument) { octets -> (Int, Int) in
-            var start = Self.skipPrefix(prefix, in: octets)
-            while start < octets.count, octets[start] == 0x20 { start += 1 }
-            if start < octets.count, octets[start] == UInt8(ascii: "<"),
-                let close = octets[start...].firstIndex(of: UInt8(ascii: ">"))
-            {
-                return (start + 1, close)
-            }
-            return (start, octets[start...].firstIndex(of: 0x20) ?? octets.count)
+        let path = record.text.withOctets(argument) { Self.pathBounds(after: prefix, in: $0).path }
+        return argument.part(path.lowerBound, path.upperBound)
+    }
+
+    /// Where the path lies in an argument's octets (without its brackets) and where what
+    /// follows it starts. On octets: `<`, `>` and spaces are ASCII, so cutting there keeps
+    /// UTF-8 whole.
+    static func pathBounds(after prefix: StaticString, in octets: UnsafeBufferPointer<UInt8>) -> (path: Range<Int>, rest: Int) {
+        var start = skipPrefix(prefix, in: octets)
+        while start < octets.count, octets[start] == 0x20 { start += 1 }
+        if start < octets.count, octets[start] == UInt8(ascii: "<"),
+            let close = octets[start...].firstIndex(of: UInt8(ascii: ">"))
+        {
+            return (start + 1..<close, close + 1)
         }
-        return argument.part(start, end)
+        let end = octets[start...].firstIndex(of: 0x20) ?? octets.count
+        return (start..<end, end)
     }
 
     /// Where the text after `prefix` (ASCII, compared without case) starts: 0 without it.
@@ -519,17 +524,13 @@ extension SMTPConversation {
         hasASCIIPrefix(octets, prefix) ? prefix.utf8CodeUnitCount : 0
     }
 
-    /// The ESMTP parameters after the path (`SIZE=1000`, `BODY=8BITMIME`, `SMTPUTF8`…), parts of
-    /// the argument's text as `path(after:in:)`: the words are cut at ASCII spaces only.
-    func parameters(after prefix: StaticString, in argument: TextRef) -> [TextRef] {
+    /// The path (as `path(after:in:)`) and the ESMTP parameters after it (`SIZE=1000`,
+    /// `BODY=8BITMIME`, `SMTPUTF8`…, at most 16), parts of the argument's text, in one walk:
+    /// the words are cut at ASCII spaces only.
+    func pathAndParameters(after prefix: StaticString, in argument: TextRef) -> (path: TextRef, parameters: [TextRef]) {
         record.text.withOctets(argument) { octets in
-            var i = Self.skipPrefix(prefix, in: octets)
-            while i < octets.count, octets[i] == 0x20 { i += 1 }
-            if i < octets.count, octets[i] == UInt8(ascii: "<"), let close = octets[i...].firstIndex(of: UInt8(ascii: ">")) {
-                i = close + 1
-            } else {
-                while i < octets.count, octets[i] != 0x20 { i += 1 }
-            }
+            let (path, rest) = Self.pathBounds(after: prefix, in: octets)
+            var i = rest
             var words: [TextRef] = []
             while i < octets.count && words.count < 16 {
                 while i < octets.count, octets[i] == 0x20 { i += 1 }
@@ -538,7 +539,7 @@ extension SMTPConversation {
                 while i < octets.count, octets[i] != 0x20 { i += 1 }
                 words.append(argument.part(start, i))
             }
-            return words
+            return (argument.part(path.lowerBound, path.upperBound), words)
         }
     }
 }
