@@ -199,7 +199,7 @@ public final class JSONWriter {
         if let base = octets.baseAddress, byte_scan_is_plain_json_text(base, octets.count) {
             appendQuoted(base, count: octets.count, then: UInt8(ascii: ","))
         } else {
-            string(String(decoding: octets, as: UTF8.self))
+            appendEscaped(utf8: octets, then: UInt8(ascii: ","))
         }
     }
 
@@ -388,35 +388,53 @@ public final class JSONWriter {
             return true
         }
         if copied == true { return }
-        appendByte(UInt8(ascii: "\""))
         var text = text
-        let plain = text.withUTF8 { utf8 in
-            guard Self.needsNoEscape(utf8) else { return false }
+        text.withUTF8 { appendEscaped(utf8: $0, then: last) }
+    }
+
+    /// `appendEscaped` on valid UTF-8 octets (a `String`'s, or a session record's text), an
+    /// octet at a time: every escaped character but the C1 controls and U+2028/9 is ASCII, and
+    /// those three have fixed encodings (C2 80–9F, E2 80 A8/A9), so no scalar is decoded and
+    /// everything else is copied as it is.
+    private func appendEscaped(utf8: UnsafeBufferPointer<UInt8>, then last: UInt8) {
+        appendByte(UInt8(ascii: "\""))
+        if Self.needsNoEscape(utf8) {
             appendBuffer(utf8)
-            return true
-        }
-        if !plain {
-            for scalar in text.unicodeScalars {
-                switch scalar.value {
+        } else {
+            var i = 0
+            while i < utf8.count {
+                let b = utf8[i]
+                switch b {
                 case 0x22: appendLiteral("\\\"")
                 case 0x5C: appendLiteral("\\\\")
                 case 0x0A: appendLiteral("\\n")
                 case 0x0D: appendLiteral("\\r")
                 case 0x09: appendLiteral("\\t")
-                case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029:
-                    appendLiteral("\\u")
-                    let hex: StaticString = "0123456789abcdef"
-                    for shift in stride(from: 12, through: 0, by: -4) {
-                        appendByte(hex.utf8Start[Int(scalar.value >> UInt32(shift)) & 0xF])
-                    }
-                default: appendBuffer(String(scalar).utf8)
+                case 0x00..<0x20, 0x7F: appendUnicodeEscape(UInt32(b))
+                case 0xC2 where i + 1 < utf8.count && (0x80...0x9F).contains(utf8[i + 1]):
+                    appendUnicodeEscape(UInt32(utf8[i + 1]))  // U+0080...U+009F
+                    i += 1
+                case 0xE2 where i + 2 < utf8.count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
+                    appendUnicodeEscape(0x2000 | UInt32(utf8[i + 2] - 0x80))  // U+2028, U+2029
+                    i += 2
+                default: appendByte(b)
                 }
+                i += 1
             }
         }
         reserve(2)
         storage[count] = UInt8(ascii: "\"")
         storage[count &+ 1] = last
         count &+= 2
+    }
+
+    /// `\uNNNN`, lower-case hex.
+    private func appendUnicodeEscape(_ value: UInt32) {
+        appendLiteral("\\u")
+        let hex: StaticString = "0123456789abcdef"
+        for shift in stride(from: 12, through: 0, by: -4) {
+            appendByte(hex.utf8Start[Int(value >> UInt32(shift)) & 0xF])
+        }
     }
 
     /// Whether the octets can be copied as they are: printable ASCII other than `"` and `\` —

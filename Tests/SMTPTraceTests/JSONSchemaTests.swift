@@ -158,6 +158,42 @@ struct JSONSchemaTests {
 
 /// The JSON writer places commas and escapes wire text by itself.
 struct JSONWriterTests {
+    /// Strings written from their octets (a record's text) and from a `String` escape alike,
+    /// and as a scalar-by-scalar reading of the rules would: C0 controls, DEL, C1 controls and
+    /// U+2028/9 as `\uNNNN` (the short forms for `\n`, `\r`, `\t`, `"` and `\`), every other
+    /// character as it is — including the octets next to the C1 and U+2028 encodings.
+    @Test func escapingOctetsEqualsEscapingScalars() {
+        func reference(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar.value {
+                case 0x22: out += "\\\""
+                case 0x5C: out += "\\\\"
+                case 0x0A: out += "\\n"
+                case 0x0D: out += "\\r"
+                case 0x09: out += "\\t"
+                case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029:
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        let pieces: [String] = ["a", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1F}", "\u{7F}", "\u{80}", "\u{9F}",
+                                "\u{A0}", "\u{C2}", "é", "\u{2027}", "\u{2028}", "\u{2029}", "\u{202A}", "\u{2080}",
+                                "€", "\u{FFFD}", "😀", " "]
+        var random = SystemRandomNumberGenerator()
+        for round in 0..<2000 {
+            let text = (0..<(round % 12)).map { _ in pieces.randomElement(using: &random)! }.joined()
+            let fromString = JSONWriter(), fromOctets = JSONWriter()
+            fromString.string(text)
+            Array(text.utf8).withUnsafeBufferPointer { fromOctets.string(utf8: $0) }
+            #expect(fromString.text == reference(text), "\(text.debugDescription)")
+            #expect(fromOctets.text == reference(text), "\(text.debugDescription)")
+        }
+    }
+
     @Test func nestedValuesAndEscapes() {
         let out = JSONWriter()
         out.beginObject()
