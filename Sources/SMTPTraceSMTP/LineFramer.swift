@@ -214,9 +214,19 @@ public struct LineFramer {
                                          chunk: StreamChunk) {
         beginLine(chunk)
         let run = UnsafeRawBufferPointer(rebasing: bytes[position...])
-        // The carried octets are this line's first ones: written over the last line's in place
-        // when there are as many (in body mode two are kept, so nearly always), which spares
-        // emptying the array and appending to it.
+        carryFirstOctets(run)
+        pendingLength = run.count
+        pendingCR = endsInCR
+        lineInChunk = nil
+        position = bytes.count
+        carryingPlainLine = mayStillBePlain
+    }
+
+    /// The carried octets become a new line's first ones, `run`'s first `keepLimit`: written
+    /// over the last line's in place when there are as many (in body mode two are kept, so
+    /// nearly always), which spares emptying the array and appending to it.
+    @inline(__always)
+    private mutating func carryFirstOctets(_ run: UnsafeRawBufferPointer) {
         let kept = UnsafeRawBufferPointer(rebasing: run[..<max(0, min(keepLimit, run.count))])
         if carriedLine.count == kept.count {
             carriedLine.withUnsafeMutableBytes { $0.copyMemory(from: kept) }
@@ -224,11 +234,6 @@ public struct LineFramer {
             carriedLine.removeAll(keepingCapacity: true)
             carriedLine.append(contentsOf: kept)
         }
-        pendingLength = run.count
-        pendingCR = endsInCR
-        lineInChunk = nil
-        position = bytes.count
-        carryingPlainLine = mayStillBePlain
     }
 
     /// Whether the line in progress is still short enough to end as a plain body line
@@ -282,10 +287,7 @@ public struct LineFramer {
 
     private mutating func scanLine(_ bytes: UnsafeRawBufferPointer, position: inout Int, chunk: StreamChunk) -> FramedLine? {
         let fresh = !lineInProgress
-        if fresh {
-            beginLine(chunk)
-            if !carriedLine.isEmpty { carriedLine.removeAll(keepingCapacity: true) }
-        }
+        if fresh { beginLine(chunk) }
         let base = bytes.baseAddress! + position
         let available = bytes.count - position
         let found = memchr(base, 0x0A, available)
@@ -293,7 +295,7 @@ public struct LineFramer {
         let run = UnsafeRawBufferPointer(start: base, count: segmentLength)
         note(run)
         guard found != nil else {
-            keep(run)
+            if fresh { carryFirstOctets(run) } else { keep(run) }
             lineInChunk = nil
             position = bytes.count
             return nil
@@ -301,7 +303,8 @@ public struct LineFramer {
         let terminator: LineTerminator = pendingCR ? .crlf : .lf
         if pendingCR { pendingLength -= 1 }
         if fresh {
-            // The whole line is in this chunk: read where it is.
+            // The whole line is in this chunk: read where it is (nothing carried).
+            if !carriedLine.isEmpty { carriedLine.removeAll(keepingCapacity: true) }
             lineInChunk = position..<(position + min(keepLimit, pendingLength))
         } else {
             keep(run)
