@@ -52,6 +52,10 @@
 # times that binary instead.
 
 set -euo pipefail
+# Decimal points in every number printed or read here (bash's EPOCHREALTIME follows LC_NUMERIC).
+export LC_ALL=C
+# The paired rounds time with EPOCHREALTIME (bash 5.0 and later).
+[[ -n ${EPOCHREALTIME:-} ]] || { echo "run.sh: error: bash 5.0 or later is needed (EPOCHREALTIME)" >&2; exit 1; }
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 warn() { echo "run.sh: warning: $*" >&2; }
@@ -260,6 +264,11 @@ measure() {
     return $rc
 }
 
+# median VALUE...: the median of the values (the mean of the middle two for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 declare -A MED MIN RSS TIMES
 # bench NAME LABEL N LIMIT WARMUP_OUT CMD...: one warm-up run (stdout to WARMUP_OUT), then N timed
 # runs (stdout to /dev/null); stores the median seconds and the largest peak RSS under NAME,LABEL.
@@ -282,7 +291,7 @@ bench() {
         times+=("$M_SEC")
         if ((M_KIB > maxk)); then maxk=$M_KIB; fi
     done
-    MED[$name,$label]=$(printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    MED[$name,$label]=$(median "${times[@]}")
     MIN[$name,$label]=$(printf '%s\n' "${times[@]}" | sort -g | head -n 1)
     RSS[$name,$label]=$maxk
     TIMES[$name,$label]="${times[*]}"
@@ -290,24 +299,24 @@ bench() {
         "$name" "$label" "$warm" "${times[*]}" "${MED[$name,$label]}" "$(mib "$maxk")"
 }
 
-# paired LABEL N PCAP: N rounds of the floor and smtp-trace (one thread) back to back, each timed
+# paired LABEL N PCAP FLOOR_LIMIT TOOL_LIMIT: N rounds of the floor and smtp-trace (one thread) back to back, each timed
 # to the microsecond (bash's EPOCHREALTIME around the command); stores the median of the
 # rounds' ratios (floor s / smtp-trace s) and the rounds' ratios. The blocks above time all
 # floor runs, then all smtp-trace runs: load on a shared machine that comes and goes between
 # the blocks moves one program's median and not the other's. Within a round it meets both.
 declare -A PAIRED PAIRS
 paired() {
-    local label=$1 n=$2 pcap=$3 i t0 t1 t2 ratios=()
+    local label=$1 n=$2 pcap=$3 floor_limit=$4 tool_limit=$5 i t0 t1 t2 ratios=()
     for ((i = 1; i <= n; i++)); do
         t0=$EPOCHREALTIME
-        timeout 600 "$FLOOR" "$pcap" > /dev/null || return 1
+        timeout --kill-after=10 "$floor_limit" "$FLOOR" "$pcap" > /dev/null || return 1
         t1=$EPOCHREALTIME
-        timeout 600 "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" > /dev/null || return 1
+        timeout --kill-after=10 "$tool_limit" "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" > /dev/null || return 1
         t2=$EPOCHREALTIME
         ratios+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.3f", (b - a) / (c - b) }')")
     done
     PAIRS[$label]="${ratios[*]}"
-    PAIRED[$label]=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    PAIRED[$label]=$(printf '%.3f' "$(median "${ratios[@]}")")
     printf '  paired      %-4s %s rounds of floor then smtp-trace: ratios %s; median %s\n' "$label" "$n" "${PAIRS[$label]}" "${PAIRED[$label]}"
 }
 
@@ -335,7 +344,8 @@ for label in "${SIZE_LIST[@]}"; do
     jsonl=$OUT/bench-$label.smtp-trace.jsonl
     bench smtp-trace "$label" "$n" $((120 + bytes / 10000000)) "$jsonl" "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" \
         || die "smtp-trace --json $pcap failed"
-    paired "$label" "$n" "$pcap" || die "the paired runs failed on $pcap"
+    paired "$label" "$n" "$pcap" $((60 + bytes / 50000000)) $((120 + bytes / 10000000)) \
+        || die "the paired runs failed on $pcap"
     if ((TWO_THREADS)); then
         bench two-cores "$label" "$n" $((120 + bytes / 10000000)) "$TMPD/two.out" "$TOOL" --threads 2 --json "$pcap" \
             || die "smtp-trace --threads 2 --json $pcap failed"

@@ -59,16 +59,11 @@ final class MappedPcapRecords {
     private var guardSlot: Int32 = -1
     /// A window unmapped after a read in it faulted (its slot, which said so, is gone).
     private var faultedBeforeUnmap = false
-    /// The window's pages below this address have been read once (`pagesAreThere`).
-    private var checkedUpTo: UInt = 0
-    /// For `next`'s fast path: the window's first octet, the file offset where it ends, and
-    /// the file offset up to which its pages have been read once (nil and 0: no fast path).
-    /// Set whenever pages are read (`pagesAreThere`) and at the end of every `nextChecked`;
-    /// cleared by `unmap`, so that between a new window's mapping and the end of the
-    /// `nextChecked` that mapped it (which may call `next` again) there is no fast path.
-    private var fastBase: UnsafeRawPointer? = nil
+    /// File offset where the window ends (0: none mapped).
     private var windowEnd = 0
-    private var fastEnd = 0
+    /// File offset below which the window's pages have been read once (`pagesAreThere`), at
+    /// most `windowEnd` (0: none mapped).
+    private var checkedEnd = 0
     /// The longest record the fast path hands out: longer ones may need cutting to the
     /// snapshot length, or be invalid.
     private let fastSnapshot: Int
@@ -118,28 +113,18 @@ final class MappedPcapRecords {
         close(descriptor)
     }
 
-    /// Reads the window's pages from `checkedUpTo` to `end` once (`map_guard_touch`), and moves
-    /// the fast path's end with them: false if a read in the window faulted, now or since the
-    /// window was mapped.
+    /// Reads the window's pages from `checkedEnd` to file offset `end` (in the window) once
+    /// (`map_guard_touch`): false if a read in the window faulted, now or since the window was
+    /// mapped.
     @inline(never)
-    private func pagesAreThere(upTo end: UInt) -> Bool {
-        let from = checkedUpTo
-        checkedUpTo = (end &+ UInt(pageSize &- 1)) & ~UInt(pageSize &- 1)
-        updateFastPath()
-        guard let start = UnsafeRawPointer(bitPattern: from) else { return true }
-        return !faultedBeforeUnmap && !map_guard_touch(guardSlot, start, Int(end &- from))
-    }
-
-    /// Sets `next`'s fast path to the window as it is now.
-    private func updateFastPath() {
-        guard let window, let base = window.baseAddress, checkedUpTo >= UInt(bitPattern: base) else {
-            fastBase = nil
-            fastEnd = 0
-            return
+    private func pagesAreThere(upTo end: Int) -> Bool {
+        guard let base = window?.baseAddress, end > checkedEnd else {
+            return !faultedBeforeUnmap && !map_guard_faulted(guardSlot)
         }
-        fastBase = UnsafeRawPointer(base)
-        windowEnd = windowStart + window.count
-        fastEnd = min(windowEnd, windowStart + Int(checkedUpTo - UInt(bitPattern: base)))
+        let from = checkedEnd
+        // Whole pages: the window starts on a page boundary of the file.
+        checkedEnd = min(windowEnd, (end &+ pageSize &- 1) & ~(pageSize &- 1))
+        return !faultedBeforeUnmap && !map_guard_touch(guardSlot, base + (from &- windowStart), end &- from)
     }
 
     /// The file's size now, nil if it cannot be read.
@@ -163,10 +148,10 @@ final class MappedPcapRecords {
     func next() -> Step {
         let at = position
         let dataStart = at &+ Self.recordHeaderBytes
-        if _fastPath(dataStart <= fastEnd), let base = fastBase {
-            // `fastEnd` > 0: a window is mapped, `base` is its first octet, and the record
-            // starts in it (`position` only moves forward, and a window is mapped at or
-            // before the record it is mapped for).
+        if _fastPath(dataStart <= checkedEnd), let base = window?.baseAddress {
+            // The header lies on pages read once, in the window: the record starts in it
+            // (`position` only moves forward, and a window is mapped at or before the record it
+            // is mapped for).
             let header = base + (at &- windowStart)
             let capturedLength = Int(header.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             let dataEnd = dataStart &+ capturedLength
@@ -174,7 +159,7 @@ final class MappedPcapRecords {
             if _fastPath(UInt(bitPattern: capturedLength &- 1) < UInt(bitPattern: fastSnapshot) && dataEnd <= windowEnd) {
                 // A record that reaches pages not read yet: they are read first (as in
                 // `nextChecked`), about once every few records.
-                if _slowPath(dataEnd > fastEnd), !pagesAreThere(upTo: UInt(bitPattern: base + (dataEnd &- windowStart))) {
+                if _slowPath(dataEnd > checkedEnd), !pagesAreThere(upTo: dataEnd) {
                     return shrank()
                 }
                 position = dataEnd
@@ -195,7 +180,6 @@ final class MappedPcapRecords {
     /// The next record, every rule applied (`next`'s general path).
     @inline(never)
     private func nextChecked() -> Step {
-        defer { updateFastPath() }
         let remaining = fileSize - position
         if remaining == 0 { return grew() ? next() : .end }
         guard remaining >= Self.recordHeaderBytes else {
@@ -231,11 +215,10 @@ final class MappedPcapRecords {
         // file lost ends the reading here (a fault seen since, by the analysis of the records
         // before, too) instead of handing out its zeros (`next` does the same on its fast
         // path).
-        let dataEnd = UInt(bitPattern: data) &+ UInt(kept)
-        if _slowPath(dataEnd > checkedUpTo), !pagesAreThere(upTo: dataEnd) { return shrank() }
+        if _slowPath(dataStart + kept > checkedEnd), !pagesAreThere(upTo: dataStart + kept) { return shrank() }
         position = dataStart + capturedLength
-        if let window, let base = window.baseAddress {
-            readAhead.advance(to: position, in: base, from: windowStart, to: windowStart + window.count)
+        if let base = window?.baseAddress {
+            readAhead.advance(to: position, in: base, from: windowStart, to: windowEnd)
         }
         let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) * 1000
         return .record(Record(
@@ -290,9 +273,10 @@ final class MappedPcapRecords {
         guard let mapped, mapped != MAP_FAILED else { return nil }
         windowStart = start
         window = UnsafeRawBufferPointer(start: mapped, count: length)
+        windowEnd = start + length
         guardSlot = map_guard_watch(mapped, length)
         // Pages before the record's own were read through the window before: not again.
-        checkedUpTo = UInt(bitPattern: mapped) + (UInt(offset - start) & ~UInt(pageSize - 1))
+        checkedEnd = start + ((offset - start) & ~(pageSize - 1))
         return UnsafeRawPointer(mapped) + (offset - start)
     }
 
@@ -304,7 +288,7 @@ final class MappedPcapRecords {
             munmap(UnsafeMutableRawPointer(mutating: base), window.count)
         }
         window = nil
-        fastBase = nil
-        fastEnd = 0
+        windowEnd = 0
+        checkedEnd = 0
     }
 }

@@ -392,10 +392,11 @@ public final class JSONWriter {
         text.withUTF8 { appendEscaped(utf8: $0, then: last) }
     }
 
-    /// `appendEscaped` on valid UTF-8 octets (a `String`'s, or a session record's text), an
-    /// octet at a time: every escaped character but the C1 controls and U+2028/9 is ASCII, and
-    /// those three have fixed encodings (C2 80–9F, E2 80 A8/A9), so no scalar is decoded and
-    /// everything else is copied as it is.
+    /// `appendEscaped` on valid UTF-8 octets (a `String`'s, or a session record's text) that
+    /// are not plain printable ASCII (the callers' vector test said so), an octet at a time:
+    /// every escaped character but the C1 controls and U+2028/9 is ASCII, and those have fixed
+    /// encodings (C2 80–9F, E2 80 A8/A9), so no scalar is decoded and everything else is
+    /// copied as it is.
     private func appendEscaped(utf8: UnsafeBufferPointer<UInt8>, then last: UInt8) {
         appendByte(UInt8(ascii: "\""))
         if Self.needsNoEscape(utf8) {
@@ -437,12 +438,10 @@ public final class JSONWriter {
         }
     }
 
-    /// Whether the octets can be copied as they are: printable ASCII other than `"` and `\` —
-    /// one test per byte — or, when other bytes occur, UTF-8 holding no C1 control (C2 80–9F)
-    /// and no U+2028/U+2029 (E2 80 A8/A9).
+    /// Whether octets that are not plain printable ASCII (the callers' vector test said so)
+    /// can still be copied as they are: UTF-8 holding no control, `"`, `\`, DEL, C1 control
+    /// (C2 80–9F) or U+2028/U+2029 (E2 80 A8/A9).
     static func needsNoEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        // Sixteen octets a step (`CByteScan`): nearly every string stops here.
-        if let base = utf8.baseAddress, byte_scan_is_plain_json_text(base, utf8.count) { return true }
         if utf8.isEmpty { return true }
         var previous: UInt8 = 0, beforePrevious: UInt8 = 0
         for b in utf8 {

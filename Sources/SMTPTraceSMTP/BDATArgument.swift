@@ -36,7 +36,7 @@ public struct BDATArgument: Equatable, Sendable {
         }
         if marker.isEmpty {
             last = false
-        } else if marker.count == 4, zip(octets[marker], "LAST".utf8).allSatisfy({ $0 & 0xDF == $1 }) {
+        } else if isASCIIWord(UnsafeBufferPointer(rebasing: octets[marker]), "LAST") {
             last = true
         } else {
             return nil
@@ -46,8 +46,9 @@ public struct BDATArgument: Equatable, Sendable {
 }
 
 extension SMTPSessionRecord {
-    /// The argument of the BDAT command at `index` in `commands`, read as the dialogue read
-    /// it; nil for another command or an argument that is not a BDAT one.
+    /// The argument of the BDAT command at `index` in `commands`, read from the record's text
+    /// as the dialogue read it from the line; nil for another command or an argument that is
+    /// not a BDAT one. (Past the text's cap, 256 MiB, an argument is an empty piece: nil.)
     public func bdatArgument(ofCommand index: Int) -> BDATArgument? {
         guard commands.indices.contains(index), commands[index].kind == .bdat else { return nil }
         return text.withOctets(commands[index].argument) { BDATArgument($0) }

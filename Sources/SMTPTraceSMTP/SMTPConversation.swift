@@ -481,10 +481,6 @@ extension SMTPConversation {
     }
 }
 
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
-}
-
 extension String {
     /// At most `limit` characters: the text itself when it is short enough by its octet count
     /// alone, which is the common case and needs no walk over its characters.

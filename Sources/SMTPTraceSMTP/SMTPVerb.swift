@@ -8,7 +8,7 @@ public enum SMTPVerb: UInt8, Sendable, CaseIterable {
     /// Any other verb, well formed or not.
     case other
 
-    /// The known verb spelt by `octets` (upper case, as `SMTPCommand` keeps verbs); `.other`
+    /// The known verb spelt by `octets` (upper case, as a record keeps verbs); `.other`
     /// for any other. The names are four to eight letters: packed into one integer they are
     /// found with a comparison each.
     init(upperCased octets: some Collection<UInt8>) {
