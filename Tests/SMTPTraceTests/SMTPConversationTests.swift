@@ -118,6 +118,52 @@ struct SMTPConversationTests {
         #expect(messy.sessions.first.map { $0.text[$0.transactions[0].headers.subject] } == "first")
     }
 
+    /// `reuse(record:)` resets a hand-kept list of stored properties: every one of them, read
+    /// through reflection, must equal a new conversation's after a session that leaves state
+    /// behind everywhere it can (mid-reply, mid-message, AUTH, PIPELINING, a held header, a
+    /// BDAT chunk, a partial line on each side). A property added to the class and not to
+    /// `reuse` fails here, not in some later session's record.
+    @Test func reuseLeavesEveryStoredPropertyAsANewConversationHasIt() {
+        let client = Endpoint(address: .v4(0x0A00_0001), port: 40000)
+        let server = Endpoint(address: .v4(0x0A00_0002), port: 25)
+        func record() -> SMTPSessionRecord {
+            SMTPSessionRecord(id: 1, connectionID: 1, client: client, server: server,
+                              start: CaptureTimestamp(seconds: 1, nanoseconds: 0), firstFrame: 1,
+                              detectedBy: .port, midstream: false)
+        }
+        var frame: UInt64 = 0
+        func send(_ conversation: SMTPConversation, _ text: String, from side: Direction) {
+            frame += 1
+            Array(text.utf8).withUnsafeBytes { bytes in
+                conversation.receive(StreamChunk(bytes: bytes, frame: frame, timestamp: CaptureTimestamp(seconds: 1, nanoseconds: UInt32(frame)),
+                                                 streamOffset: 0), from: side)
+            }
+        }
+        let used = SMTPConversation(record: record())
+        for (text, side) in [("220 mx ESMTP\r\n", Direction.serverToClient), ("EHLO c\r\n", .clientToServer),
+                             ("250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 SIZE 1000\r\n", .serverToClient),
+                             ("AUTH LOGIN\r\n", .clientToServer), ("334 VXNlcm5hbWU6\r\n", .serverToClient),
+                             ("dXNlcg==\r\n", .clientToServer), ("235 ok\r\n", .serverToClient),
+                             ("MAIL FROM:<a@x> SIZE=10\r\nRCPT TO:<b@y>\r\nBDAT 5\r\nab", .clientToServer),
+                             ("250 ok\r\n250 ok\r\n", .serverToClient), ("cde", .clientToServer),
+                             ("250 5 octets\r\nRSET\r\n", .clientToServer),
+                             ("MAIL FROM:<c@z>\r\nRCPT TO:<d@w>\r\nDATA\r\n", .clientToServer),
+                             ("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", .serverToClient),
+                             ("Subject: =?UTF-8?B?aMOp?=\r\n folded\r\nFrom: x\r\nTo: y\r", .clientToServer),
+                             ("451-wait\r\n451-sti", .serverToClient)] {
+            send(used, text, from: side)
+        }
+        used.liveCapture = true
+        used.reuse(record: record())
+        let new = SMTPConversation(record: record())
+        let reused = Mirror(reflecting: used).children, fresh = Mirror(reflecting: new).children
+        #expect(reused.map(\.label) == fresh.map(\.label))
+        #expect(reused.count > 30)
+        for (a, b) in zip(reused, fresh) {
+            #expect(String(reflecting: a.value) == String(reflecting: b.value), "\(a.label ?? "?")")
+        }
+    }
+
     @Test func pipelinedCommandsArePairedWithTheirRepliesInOrder() throws {
         let s = try #require(Dialogue()
             .S("220 mx ESMTP\r\n").C("EHLO c.example\r\n")
