@@ -164,14 +164,11 @@ final class MappedPcapRecords {
                 }
                 position = dataEnd
                 readAhead.advance(to: dataEnd, in: base, from: windowStart, to: windowEnd)
-                let seconds = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-                let fraction = Int32(bitPattern: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-                let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) &* 1000
-                return .record(Record(
-                    seconds: Int64(seconds), nanoseconds: UInt32(clamping: nanoseconds),
+                return record(
+                    seconds: Int32(bitPattern: header.loadUnaligned(fromByteOffset: 0, as: UInt32.self)),
+                    fraction: Int32(bitPattern: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
                     originalLength: Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
-                    bytes: UnsafeRawBufferPointer(start: header + Self.recordHeaderBytes, count: capturedLength),
-                    fileOffset: dataStart))
+                    bytes: header + Self.recordHeaderBytes, count: capturedLength, fileOffset: dataStart)
             }
         }
         return nextChecked()
@@ -220,10 +217,19 @@ final class MappedPcapRecords {
         if let base = window?.baseAddress {
             readAhead.advance(to: position, in: base, from: windowStart, to: windowEnd)
         }
-        let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) * 1000
+        return record(seconds: seconds, fraction: fraction, originalLength: originalLength, bytes: data, count: kept,
+                      fileOffset: dataStart)
+    }
+
+    /// A record handed out, from its header's fields (the fraction in the file's unit), its
+    /// bytes and where they start in the file: both paths' last step.
+    @inline(__always)
+    private func record(seconds: Int32, fraction: Int32, originalLength: Int, bytes: UnsafeRawPointer, count: Int,
+                        fileOffset: Int) -> Step {
+        let nanoseconds = nanosecondTimestamps ? Int64(fraction) : Int64(fraction) &* 1000
         return .record(Record(
             seconds: Int64(seconds), nanoseconds: UInt32(clamping: nanoseconds), originalLength: originalLength,
-            bytes: UnsafeRawBufferPointer(start: data, count: kept), fileOffset: dataStart))
+            bytes: UnsafeRawBufferPointer(start: bytes, count: count), fileOffset: fileOffset))
     }
 
     /// How far ahead of the next record `readAhead` asks for the capture: about one and a half

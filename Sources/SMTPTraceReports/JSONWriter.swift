@@ -196,11 +196,7 @@ public final class JSONWriter {
 
     /// A string given as its UTF-8 octets (valid UTF-8: a session record's text).
     public func string(utf8 octets: UnsafeBufferPointer<UInt8>) {
-        if let base = octets.baseAddress, byte_scan_is_plain_json_text(base, octets.count) {
-            appendQuoted(base, count: octets.count, then: UInt8(ascii: ","))
-        } else {
-            appendEscaped(utf8: octets, then: UInt8(ascii: ","))
-        }
+        appendText(utf8: octets, then: UInt8(ascii: ","))
     }
 
     public func string(_ text: String?) {
@@ -380,16 +376,22 @@ public final class JSONWriter {
     /// must remove the declaration.
     @_effects(releasenone)
     private func appendEscaped(_ text: String, then last: UInt8) {
-        // Printable ASCII, the usual case, straight from the string's own storage.
-        let copied = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
-            guard let base = utf8.baseAddress else { return false }
-            guard byte_scan_is_plain_json_text(base, utf8.count) else { return false }
-            appendQuoted(base, count: utf8.count, then: last)
-            return true
-        }
-        if copied == true { return }
+        // Read in the string's own storage when it has one (nearly always).
+        if text.utf8.withContiguousStorageIfAvailable({ appendText(utf8: $0, then: last) }) != nil { return }
         var text = text
-        text.withUTF8 { appendEscaped(utf8: $0, then: last) }
+        text.withUTF8 { appendText(utf8: $0, then: last) }
+    }
+
+    /// Valid UTF-8 as a JSON string literal, then `last`: printable ASCII with nothing to
+    /// escape, the usual case, copied in one append (sixteen octets tested a step,
+    /// `CByteScan`); anything else escaped an octet at a time.
+    @inline(__always)
+    private func appendText(utf8: UnsafeBufferPointer<UInt8>, then last: UInt8) {
+        if let base = utf8.baseAddress, byte_scan_is_plain_json_text(base, utf8.count) {
+            appendQuoted(base, count: utf8.count, then: last)
+        } else {
+            appendEscaped(utf8: utf8, then: last)
+        }
     }
 
     /// `appendEscaped` on valid UTF-8 octets (a `String`'s, or a session record's text) that
