@@ -29,6 +29,10 @@ public final class TCPConnection {
     public internal(set) var state: TCPConnectionState
     /// The consumer stopped wanting bytes for this connection.
     public internal(set) var ignored = false
+    /// The directions in `fins` (their FIN reached), asked on every data segment.
+    var finishedSides = DirectionSet()
+    /// The directions whose FIN is among `events` (each logged once).
+    var finLoggedSides = DirectionSet()
     public internal(set) var lastFrame: UInt64
     public internal(set) var lastTimestamp: CaptureTimestamp
     public internal(set) var packets: UInt64 = 0
@@ -62,11 +66,15 @@ public final class TCPConnection {
 
     static let maxEvents = 128
 
-    func log(_ kind: TCPConnectionSummary.Event.Kind, _ side: Direction, frame: UInt64, timestamp: CaptureTimestamp, bytes: Int = 0) {
+    /// Keeps an event for the summary; false when the list is full (the event is only counted).
+    @discardableResult
+    func log(_ kind: TCPConnectionSummary.Event.Kind, _ side: Direction, frame: UInt64, timestamp: CaptureTimestamp, bytes: Int = 0) -> Bool {
         if events.count < Self.maxEvents {
             events.append(.init(kind: kind, side: side, frame: frame, timestamp: timestamp, bytes: bytes))
+            return true
         } else {
             eventsNotKept += 1
+            return false
         }
     }
     var handshakeCompleted = false

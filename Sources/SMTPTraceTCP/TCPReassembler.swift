@@ -280,8 +280,10 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             closeIfBothFinished(connection)
             return
         }
-        if flags.contains(.fin) && !connection.events.contains(where: { $0.kind == .fin && $0.side == direction }) {
-            connection.log(.fin, direction, frame: segment.frameNumber, timestamp: segment.timestamp)
+        if flags.contains(.fin) && !connection.finLoggedSides.contains(direction) {
+            if connection.log(.fin, direction, frame: segment.frameNumber, timestamp: segment.timestamp) {
+                connection.finLoggedSides.insert(direction)
+            }
         }
         let before = connection.counters(direction)
         accept(segment, direction: direction, on: connection, fin: flags.contains(.fin))
@@ -314,6 +316,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         case .finished(let direction, let frame, let timestamp):
             connection.fins.append(.init(side: direction, frame: frame, timestamp: timestamp))
+            connection.finishedSides.insert(direction)
         case .opened, .reset, .closed:
             break
         }
@@ -323,7 +326,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     /// Bytes delivered after the other side's FIN are the evidence of a half-open close.
     @inline(__always)
     private func noteData(_ count: Int, from direction: Direction, on connection: TCPConnection) {
-        if !connection.fins.isEmpty, connection.fins.contains(where: { $0.side != direction }) {
+        if connection.finishedSides.contains(direction.reversed) {
             connection.bytesAfterPeerFIN[direction] += UInt64(count)
         }
     }

@@ -1,0 +1,15 @@
+/// Which directions of a connection something happened for, in one octet: read on every data
+/// segment, where asking a list on the heap (the connection's FINs, its events) would cost a
+/// cache miss of its own.
+struct DirectionSet: Equatable {
+    private var bits: UInt8 = 0
+
+    @inline(__always)
+    func contains(_ direction: Direction) -> Bool { bits & Self.bit(direction) != 0 }
+
+    @inline(__always)
+    mutating func insert(_ direction: Direction) { bits |= Self.bit(direction) }
+
+    @inline(__always)
+    private static func bit(_ direction: Direction) -> UInt8 { direction == .clientToServer ? 1 : 2 }
+}
