@@ -77,9 +77,13 @@ static inline uint64_t line_ends_in_block(const uint8_t *block, int scalar) {
 // starts at found.octets) to the first line that is not plain or that `count` cuts: what the
 // block loop below leaves, the last partial block of a segment and a block where something
 // needs attention. Sixty-four octets a step from the line's start (`scalar`: an octet at a time,
-// with or without SSE2: level 0).
+// with or without SSE2: level 0). What was found so far comes as two numbers, not as the
+// struct: a struct of 24 octets is passed on the stack, and the caller, which holds the
+// numbers in registers, stored them one by one and copied them there in one 16-octet load that
+// the processor cannot serve from those stores (store forwarding), a wait on every segment.
 static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, size_t max_length,
-                                            byte_scan_body_lines found, int scalar) {
+                                            size_t lines, size_t octets, int scalar) {
+    byte_scan_body_lines found = {.octets = octets, .lines = lines, .cut_line = 0};
     size_t line_start = found.octets;
     if (line_start >= count || bytes[line_start] == '.') return found;
     size_t block = line_start;
@@ -135,7 +139,7 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
 // line they are in.
 #define BYTE_SCAN_BLOCKS(masks)                                                                  \
     byte_scan_body_lines found = {0, 0, 0};                                                      \
-    if (max_length < 64) return finish_by_lines(bytes, count, max_length, found, 0);             \
+    if (max_length < 64) return finish_by_lines(bytes, count, max_length, 0, 0, 0);              \
     /* Beyond any buffer's size, and `max_length + 1` below cannot wrap. */                       \
     if (max_length > SIZE_MAX / 2) max_length = SIZE_MAX / 2;                                    \
     size_t block = 0;                                                                            \
@@ -159,7 +163,7 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
         lf_carry = m.lf >> 63;                                                                   \
         block += 64;                                                                             \
     }                                                                                            \
-    return finish_by_lines(bytes, count, max_length, found, 0);
+    return finish_by_lines(bytes, count, max_length, found.lines, found.octets, 0);
 
 #if BYTE_SCAN_X86
 static __attribute__((target("avx2,bmi,lzcnt,popcnt"))) byte_scan_body_lines scan_avx2(const uint8_t *bytes, size_t count, size_t max_length) {
@@ -210,8 +214,8 @@ byte_scan_body_lines byte_scan_plain_body_lines_at_level(int level, const uint8_
     case 3: return scan_avx512(bytes, count, max_length);
     case 2: return scan_avx2(bytes, count, max_length);
 #endif
-    case 1: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0, 0}, 0);
-    default: return finish_by_lines(bytes, count, max_length, (byte_scan_body_lines){0, 0, 0}, 1);
+    case 1: return finish_by_lines(bytes, count, max_length, 0, 0, 0);
+    default: return finish_by_lines(bytes, count, max_length, 0, 0, 1);
     }
 }
 

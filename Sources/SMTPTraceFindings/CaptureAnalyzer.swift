@@ -281,7 +281,8 @@ public final class CaptureAnalyzer {
 
     /// Takes the next frame, in capture order.
     public func process(_ frame: CapturedFrame) {
-        if let segment = packets.decode(frame) { tcp.process(segment) }
+        var segment = TCPSegment.unset
+        if packets.decode(frame, into: &segment) { tcp.process(segment) }
     }
 
     /// Moves capture time forward without a packet (a quiet live capture), so that idle
@@ -346,8 +347,9 @@ public final class CaptureAnalyzer {
     private func run<Source: FrameSource>(_ source: Source, progress: ((CaptureAnalyzer) -> Void)?) throws(CaptureError) {
         let tcp = self.tcp  // held here, not loaded (and retained) again for every frame
         var count: UInt64 = 0
+        var segment = TCPSegment.unset
         while let frame = try source.next() {
-            if let segment = packets.decode(frame) { tcp.process(segment) }
+            if packets.decode(frame, into: &segment) { tcp.process(segment) }
             count += 1
             if count & 0xFFFF == 0 { progress?(self) }
         }

@@ -166,8 +166,9 @@ public final class ShardedAnalysis {
         var now = CaptureTimestamp.zero
         var sweeps = SweepSchedule()
         let shards = UInt64(shardCount)
+        var segment = TCPSegment.unset
         while let frame = try source.next() {
-            if let segment = packets.decode(frame) {
+            if packets.decode(frame, into: &segment) {
                 if now < segment.timestamp { now = segment.timestamp }
                 if sweeps.isDue(now: now) {
                     // Before the frame, as one table sweeps before taking it; every shard

@@ -32,18 +32,17 @@ public struct PacketStatistics: Sendable {
 
     @usableFromInline var lastLinkType: LinkType? = nil
 
-    /// Counts the frame and decodes it: its TCP segment, or nil (the reason counted).
+    /// Counts the frame and decodes it into `segment`: true for a TCP segment, false when the
+    /// frame was skipped (the reason counted). See `PacketDecoder.decode(_:into:)`.
     @inlinable
-    public mutating func decode(_ frame: CapturedFrame) -> TCPSegment? {
+    public mutating func decode(_ frame: CapturedFrame, into segment: inout TCPSegment) -> Bool {
         record(frame)
-        switch PacketDecoder.decode(frame) {
-        case .tcp(let segment):
-            tcpSegments += 1
-            return segment
-        case .skipped(let reason):
+        if let reason = PacketDecoder.decode(frame, into: &segment) {
             record(skip: reason)
-            return nil
+            return false
         }
+        tcpSegments += 1
+        return true
     }
 
     public mutating func record(skip reason: SkipReason) {

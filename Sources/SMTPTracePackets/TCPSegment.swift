@@ -50,6 +50,15 @@ public struct TCPSegment {
         self.payloadFileOffset = payloadFileOffset
     }
 
+    /// A segment with every field zero and no payload: the place a decoder writes into
+    /// (`PacketDecoder.decode(_:into:)`) before it has a frame.
+    public static var unset: TCPSegment {
+        let nowhere = Endpoint(address: .v4(0), port: 0)
+        return TCPSegment(source: nowhere, destination: nowhere, sequenceNumber: 0, acknowledgementNumber: 0,
+                          flags: [], window: 0, payload: UnsafeRawBufferPointer(start: nil, count: 0),
+                          frameNumber: 0, timestamp: .zero)
+    }
+
     /// Sequence space the segment occupies: payload (captured or not) plus SYN and FIN.
     public var sequenceLength: Int {
         payload.count + missingPayloadLength + (flags.contains(.syn) ? 1 : 0)

@@ -78,9 +78,14 @@ extension SMTPConversation {
             // (when it was kept: past the text's limit a piece is empty).
             let enhancedCode = enhancedStatusCodeLength(octets: textOctets, replyCode: line.code)
                 .flatMap { $0 <= text.count ? text.part(0, $0) : nil }
-            partialReply = PartialReply(code: line.code, text: text, enhancedCode: enhancedCode, frame: info.frame,
-                                        timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
-                                        inconsistent: false)
+            let reply = PartialReply(code: line.code, text: text, enhancedCode: enhancedCode, frame: info.frame,
+                                     timestamp: info.timestamp, lines: 1, packets: 1, lastFrame: info.frame,
+                                     inconsistent: false)
+            // A one-line reply (most are) is complete at once and never stored: stored and
+            // taken back, it was read in 16-octet loads straight after its fields were
+            // written one by one, loads the processor cannot serve from those stores.
+            guard !line.isLast else { return completeReply(reply) }
+            partialReply = reply
         }
         if line.isLast, let reply = partialReply.take() {  // moved out, not copied
             completeReply(reply)

@@ -142,7 +142,16 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
 
     public func receive(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> StreamDisposition {
-        toSession(chunk, from: direction, on: connection) ? .keepDelivering : handle(.data(direction, chunk), on: connection)
+        toSession(chunk, from: direction, on: connection) ? .keepDelivering : receiveOffSession(chunk, from: direction, on: connection)
+    }
+
+    /// Bytes for a connection that is not a session yet, out of line: inlined, the chunk's
+    /// fields were loaded on entry for this path whichever path ran, straight after the
+    /// caller stored them one by one — loads the processor cannot serve from those stores
+    /// (store forwarding), a wait of 1.4% of the time on the 1 GiB benchmark.
+    @inline(never)
+    private func receiveOffSession(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> StreamDisposition {
+        handle(.data(direction, chunk), on: connection)
     }
 
     /// Hands in-order bytes to the connection's session when it is one already; false when
