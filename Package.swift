@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "SMTPTracePackets", dependencies: ["SMTPTraceCapture"], swiftSettings: hotPath),
         .target(
             name: "SMTPTraceTCP",
-            dependencies: ["SMTPTraceCapture", "SMTPTracePackets"],
+            dependencies: ["CByteScan", "SMTPTraceCapture", "SMTPTracePackets"],
             swiftSettings: hotPath
         ),
         .target(

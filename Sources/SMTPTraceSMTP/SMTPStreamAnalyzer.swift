@@ -222,6 +222,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         if !isSession, conversation.hasDecodedLine {
             openSessions += 1
             setSlot(index, .session(conversation, roles: roles))
+            connection.consumerState = UnsafeRawPointer(Unmanaged.passUnretained(conversation).toOpaque())
             number(conversation)
         }
     }
@@ -288,6 +289,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         setSlot(index, .free)
         freeSlots.append(index)
         connection.consumerSlot = -1
+        connection.consumerState = nil
     }
 }
 

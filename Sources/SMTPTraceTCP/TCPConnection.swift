@@ -42,6 +42,10 @@ public final class TCPConnection {
     public internal(set) var payloadBytes: UInt64 = 0
     /// Free for the consumer: an index into its own per-connection storage.
     public var consumerSlot: Int = -1
+    /// Free for the consumer: where its own state for this connection starts in memory. The
+    /// reassembler asks for its first cache lines as soon as a segment finds the connection, so
+    /// that they arrive while the segment's TCP work runs, not when the consumer is called.
+    public var consumerState: UnsafeRawPointer? = nil
     public let client: Endpoint
     var toServer: HalfStream
     var toClient: HalfStream

@@ -1,3 +1,4 @@
+import CByteScan
 import SMTPTraceCapture
 import SMTPTracePackets
 
@@ -199,6 +200,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     }
 
     private func update(_ connection: TCPConnection, with segment: TCPSegment) {
+        if let state = connection.consumerState { byte_scan_prefetch(state, 128) }
         let direction: Direction = segment.source == connection.client ? .clientToServer : .serverToClient
         let flags = segment.flags
         if !connection.ignored {
