@@ -64,13 +64,15 @@ extension SMTPConversation {
                     let start = replyLineOctets.count
                     SessionText.appendRepairing(UnsafeBufferPointer(rebasing: bytes[kept]), to: &replyLineOctets)
                     replyLines.append(start..<replyLineOctets.count)
+                    replyLinesMayBeKept = true
                 }
             }
         } else {
             clientLineDuringPartialReply = false
-            if !replyLines.isEmpty {
+            if replyLinesMayBeKept {
                 replyLines.removeAll(keepingCapacity: true)
                 replyLineOctets.removeAll(keepingCapacity: true)
+                replyLinesMayBeKept = false
             }
             let textOctets = UnsafeBufferPointer(rebasing: bytes[line.textStart...])
             let text = record.text.append(wire: textOctets)
@@ -199,6 +201,7 @@ extension SMTPConversation {
                     // only the last accepted list, as the record does.
                     swap(&replyLines, &acceptedExtensions.lines)
                     swap(&replyLineOctets, &acceptedExtensions.octets)
+                    replyLinesMayBeKept = true
                     pipeliningAdvertised = acceptedExtensions.octets.withUnsafeBufferPointer { octets in
                         acceptedExtensions.lines.contains { isASCIIWord(UnsafeBufferPointer(rebasing: octets[$0]), "PIPELINING") }
                     }

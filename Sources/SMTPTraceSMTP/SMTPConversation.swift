@@ -84,6 +84,10 @@ public final class SMTPConversation {
     /// reused from reply to reply).
     var replyLines: [Range<Int>] = []
     var replyLineOctets: [UInt8] = []
+    /// Whether the two may hold something (a reply's lines, or a list swapped in from
+    /// `acceptedExtensions`): asked as each reply starts instead of the list's count, which
+    /// lives in its buffer on the heap, a cache miss on most replies.
+    var replyLinesMayBeKept = false
     /// The last accepted EHLO reply's extension lines (its `replyLines`, swapped in), copied
     /// into the record's text as `record.extensions` when the record is finished.
     var acceptedExtensions = AcceptedExtensions()
@@ -171,6 +175,7 @@ public final class SMTPConversation {
         partialReply = nil
         Self.empty(&replyLines)
         Self.empty(&replyLineOctets)
+        replyLinesMayBeKept = false
         Self.empty(&acceptedExtensions.lines)
         Self.empty(&acceptedExtensions.octets)
         clientLineDuringPartialReply = false
