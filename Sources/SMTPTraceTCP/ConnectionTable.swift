@@ -1,5 +1,10 @@
 import SMTPTracePackets
 
+/// What the connection table holds: a value that knows the 4-tuple it is filed under.
+public protocol ConnectionTableValue {
+    var connectionKey: ConnectionKey { get }
+}
+
 /// The open connections (`Value`) by 4-tuple: an open-addressing hash table (linear probing,
 /// deletion by shifting back, at most half full).
 ///
@@ -7,31 +12,28 @@ import SMTPTracePackets
 /// each key with seeded SipHash, several times the cost of the rest of the lookup. Here the
 /// key's own mixed word (`ConnectionKey.mixed`), mixed again with a seed drawn per table, is the
 /// hash — the seed so that traffic crafted to put many connections in one slot cannot be
-/// prepared in advance — kept beside its key, so that a probe compares one word before it
-/// compares addresses. Hash, key and value share one 64-octet entry: the probe that finds a
-/// packet's connection reads its reference beside the key, not in a second array elsewhere
-/// (the array's header puts an entry across two cache lines, adjacent ones; probing reads
-/// fields in place and retains nothing).
-public struct ConnectionTable<Value> {
+/// prepared in advance. An entry is that hash and the value, 16 octets for a connection
+/// object: the key is the value's own (`connectionKey`), compared only when the 63 bits of
+/// the hash match, so a lookup reads one entry's line and then the connection it is for,
+/// which the packet reads next anyway. (With the key in the entry, 64 octets each, the table
+/// of a few hundred open connections spanned four times the lines and the entry missed the
+/// cache on most packets, a wait before the connection's own.) Probing reads fields in place
+/// and retains nothing.
+public struct ConnectionTable<Value: ConnectionTableValue> {
     struct Entry {
         /// The key's hash with the low bit set, or 0 for an empty slot.
         var hash: UInt64
-        var key: ConnectionKey
         var value: Value?
     }
 
     private var entries: [Entry]
     private let seed = UInt64.random(in: .min ... .max)
     public private(set) var count = 0
-    private static var emptyKey: ConnectionKey {
-        let nowhere = Endpoint(address: .v4(0), port: 0)
-        return ConnectionKey(nowhere, nowhere)
-    }
 
     public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
-        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey, value: nil), count: size)
+        entries = Array(repeating: Entry(hash: 0, value: nil), count: size)
     }
 
     public var isEmpty: Bool { count == 0 }
@@ -68,7 +70,7 @@ public struct ConnectionTable<Value> {
             while true {
                 let h = entries[i].hash
                 if h == 0 { return (i, false) }
-                if h == hash && entries[i].key == key { return (i, true) }
+                if h == hash && entries[i].value!.connectionKey == key { return (i, true) }
                 i = (i + 1) & mask
             }
         }
@@ -79,13 +81,13 @@ public struct ConnectionTable<Value> {
         return found ? entries[index].value : nil
     }
 
-    /// Adds or replaces the value under `key`.
-    public mutating func insert(_ value: Value, for key: ConnectionKey) {
+    /// Adds `value` under its key, or replaces the value there.
+    public mutating func insert(_ value: Value) {
         if (count + 1) * 2 > entries.count { grow() }
-        let hash = hash(key)
-        let (index, found) = slot(of: key, hash: hash)
+        let hash = hash(value.connectionKey)
+        let (index, found) = slot(of: value.connectionKey, hash: hash)
         if !found { count += 1 }
-        entries[index] = Entry(hash: hash, key: key, value: value)
+        entries[index] = Entry(hash: hash, value: value)
     }
 
     /// Removes the value under `key`; false when there was none.
@@ -106,17 +108,21 @@ public struct ConnectionTable<Value> {
             }
             next = (next + 1) & mask
         }
-        entries[index] = Entry(hash: 0, key: Self.emptyKey, value: nil)
+        entries[index] = Entry(hash: 0, value: nil)
         count -= 1
         return true
     }
 
+    /// Twice the slots, every entry placed again by its stored hash (no key is read: the
+    /// values are distinct already).
     private mutating func grow() {
         let oldEntries = entries
-        entries = Array(repeating: Entry(hash: 0, key: Self.emptyKey, value: nil), count: oldEntries.count * 2)
-        count = 0
-        for i in oldEntries.indices where oldEntries[i].hash != 0 {
-            insert(oldEntries[i].value!, for: oldEntries[i].key)
+        entries = Array(repeating: Entry(hash: 0, value: nil), count: oldEntries.count * 2)
+        let mask = entries.count - 1
+        for entry in oldEntries where entry.hash != 0 {
+            var i = Self.home(entry.hash, mask: mask)
+            while entries[i].hash != 0 { i = (i + 1) & mask }
+            entries[i] = entry
         }
     }
 }

@@ -20,12 +20,14 @@ public enum TCPConnectionState: Sendable, Equatable {
 ///
 /// A class so that the table can update it in place; it is created and mutated only by
 /// `TCPReassembler`, and read by consumers during their `handle` call.
-public final class TCPConnection {
+public final class TCPConnection: ConnectionTableValue {
     // Stored properties in the order the per-packet path reads them: Swift lays a class out
     // in declaration order, and with hundreds of connections open each packet's connection is
-    // out of the L1 cache, so every cache line its fields span is a miss. What one segment
-    // touches (state, counts, both directions' sequence state) comes first, what only the
-    // summary reads last.
+    // out of the L1 cache, so every cache line its fields span is a miss. The key first (the
+    // table's lookup compares it, the first read of the connection), then what one segment
+    // touches (state, counts, both directions' sequence state), what only the summary reads
+    // last.
+    public let key: ConnectionKey
     public internal(set) var state: TCPConnectionState
     /// The consumer stopped wanting bytes for this connection.
     public internal(set) var ignored = false
@@ -51,7 +53,6 @@ public final class TCPConnection {
     var toClient: HalfStream
     /// 1, 2, 3… in the order connections were first seen.
     public let id: UInt64
-    public let key: ConnectionKey
     public let server: Endpoint
     /// How the client/server roles were decided.
     public let roleEvidence: RoleEvidence
@@ -113,6 +114,8 @@ public final class TCPConnection {
         events.reserveCapacity(4)
         fins.reserveCapacity(2)
     }
+
+    public var connectionKey: ConnectionKey { key }
 
     /// The reassembly state of one direction (a copy: for tests and reports, not per packet).
     public func halfStream(_ direction: Direction) -> HalfStream {

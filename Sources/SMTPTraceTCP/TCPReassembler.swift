@@ -193,7 +193,7 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             recentLimit: limits.maxRecentBytesPerDirection, file: capturedFile)
         nextID += 1
         statistics.connections += 1
-        table.insert(connection, for: key)
+        table.insert(connection)
         statistics.peakOpenConnections = max(statistics.peakOpenConnections, table.count)
         if consumer.handle(.opened, on: connection) == .ignore { connection.ignored = true }
         update(connection, with: segment)

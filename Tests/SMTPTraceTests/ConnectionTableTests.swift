@@ -6,8 +6,14 @@ import Testing
 /// replacements and removals that grow it and make long probe runs (few servers, many
 /// clients, as on a relay), IPv4 and IPv6 alike.
 struct ConnectionTableTests {
+    /// A value filed under its own key, as a connection is.
+    struct Filed: ConnectionTableValue, Equatable {
+        var connectionKey: ConnectionKey
+        var step: Int
+    }
+
     @Test func behavesLikeADictionary() {
-        var table = ConnectionTable<Int>(capacity: 4)
+        var table = ConnectionTable<Filed>(capacity: 4)
         var reference: [ConnectionKey: Int] = [:]
         var generator = SplitMix64(seed: 42)
         func random(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
@@ -24,21 +30,22 @@ struct ConnectionTableTests {
             let k = key(n)
             switch random(3) {
             case 0, 1:
-                table.insert(step, for: k)
+                table.insert(Filed(connectionKey: k, step: step))
                 reference[k] = step
             default:
                 let removed = table.remove(k)
                 if removed != (reference.removeValue(forKey: k) != nil) { mismatches += 1 }
                 if removed { removals += 1 }
             }
-            if table[k] != reference[k] { mismatches += 1 }
+            if table[k]?.step != reference[k] { mismatches += 1 }
+            if let found = table[k], found.connectionKey != k { mismatches += 1 }
             if step % 1000 == 0 {
-                for probe in 0..<5_000 where table[key(probe)] != reference[key(probe)] { mismatches += 1 }
+                for probe in 0..<5_000 where table[key(probe)]?.step != reference[key(probe)] { mismatches += 1 }
             }
         }
         #expect(mismatches == 0)
         #expect(table.count == reference.count)
-        #expect(table.values.sorted() == reference.values.sorted())
+        #expect(table.values.map(\.step).sorted() == reference.values.sorted())
         #expect(removals == 12_270)  // deterministic: the generator is seeded
     }
 }
