@@ -148,6 +148,9 @@ public final class SMTPConversation {
     var startTLSAnswered = false
     /// A live capture's stop is not the end of the connection (see `SMTPSettings.liveCapture`).
     var liveCapture = false
+    /// Which TCP direction is this session's client's (set by `SMTPStreamAnalyzer`, which
+    /// hands bytes in by TCP direction).
+    var roles = RoleMap(clientIsTCPClient: true)
     /// Index of the folded observation per kind, side and context.
     var observationIndex: [String: Int] = [:]
 
@@ -204,6 +207,7 @@ public final class SMTPConversation {
         firstCommandAfterStartTLSReply = nil
         startTLSAnswered = false
         liveCapture = false
+        roles = RoleMap(clientIsTCPClient: true)
         observationIndex.removeAll(keepingCapacity: true)
     }
 

@@ -60,19 +60,6 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     public private(set) var openSessions = 0
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
-    /// The recognised sessions' conversations by slot, unretained: `slots` owns them (and is
-    /// only changed through `setSlot`, which keeps the two alike). The per-packet path reads
-    /// them from here, without the retain and release that reading `slots` costs per packet —
-    /// two atomic operations on a line that is usually cold (3.6% of the time on the 1 GiB
-    /// benchmark). A conversation never ends while it receives bytes: sessions end on the TCP
-    /// layer's close events only.
-    private var sessionsBySlot: [SessionReference] = []
-
-    struct SessionReference {
-        var conversation: Unmanaged<SMTPConversation>?
-        var roles: RoleMap
-        static var none: SessionReference { SessionReference(conversation: nil, roles: RoleMap(clientIsTCPClient: true)) }
-    }
     /// `settings.ports` and `settings.implicitTLSPorts` together, looked up per connection.
     private let smtpPorts: Set<UInt16>
     /// Conversations whose connection closed, kept for the sessions that start next
@@ -106,11 +93,11 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         case .free:
             return .ignore
         case .probing(var probe):
-            setSlot(index, .free)  // released while the probe is worked on
+            slots[index] = .free  // released while the probe is worked on
             let verdict = probe.take(event)
             switch verdict {
             case .undecided:
-                setSlot(index, .probing(probe))
+                slots[index] = .probing(probe)
                 return .keepDelivering
             case .notSMTP:
                 release(connection)
@@ -119,7 +106,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
                 let roles = RoleMap(clientIsTCPClient: clientSide == .clientToServer)
                 let conversation = makeConversation(connection, roles: roles, detection: .dialogue)
                 conversation.setTunnel(tunnel?.rawValue)
-                setSlot(index, .candidate(conversation, roles: roles))
+                slots[index] = .candidate(conversation, roles: roles)
                 var toSkip = skip
                 for replayed in probe.buffered {
                     var chunk = replayed.chunk
@@ -156,12 +143,19 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 
     /// Hands in-order bytes to the connection's session when it is one already; false when
     /// the connection is still being probed or is a candidate (the general path decides).
+    ///
+    /// A recognised session's conversation is the connection's `consumerState` (set as the
+    /// connection becomes a session, cleared as its slot is freed), read unretained: `slots`
+    /// owns it, and reading it from there cost a retain and a release per packet, two atomic
+    /// operations on a line that is usually cold, and a load of the slot, another. A
+    /// conversation never ends while it receives bytes: sessions end on the TCP layer's close
+    /// events only.
     @inline(__always)
     private func toSession(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> Bool {
-        guard connection.consumerSlot >= 0, let session = sessionsBySlot[connection.consumerSlot].conversation
-        else { return false }
-        let side = sessionsBySlot[connection.consumerSlot].roles.smtpSide(of: direction)
-        session._withUnsafeGuaranteedRef { $0.receive(chunk, from: side) }
+        guard let state = connection.consumerState else { return false }
+        Unmanaged<SMTPConversation>.fromOpaque(state)._withUnsafeGuaranteedRef {
+            $0.receive(chunk, from: $0.roles.smtpSide(of: direction))
+        }
         return true
     }
 
@@ -199,6 +193,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             conversation = SMTPConversation(record: consume record, limits: settings.limits)
         }
         conversation.liveCapture = settings.liveCapture
+        conversation.roles = roles
         return conversation
     }
 
@@ -221,7 +216,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         }
         if !isSession, conversation.hasDecodedLine {
             openSessions += 1
-            setSlot(index, .session(conversation, roles: roles))
+            slots[index] = .session(conversation, roles: roles)
             connection.consumerState = UnsafeRawPointer(Unmanaged.passUnretained(conversation).toOpaque())
             number(conversation)
         }
@@ -264,29 +259,18 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
 
     private func allocate(_ connection: TCPConnection, _ slot: Slot) {
         if let index = freeSlots.popLast() {
-            setSlot(index, slot)
+            slots[index] = slot
             connection.consumerSlot = index
         } else {
-            slots.append(.free)
-            sessionsBySlot.append(.none)
-            setSlot(slots.count - 1, slot)
+            slots.append(slot)
             connection.consumerSlot = slots.count - 1
-        }
-    }
-
-    private func setSlot(_ index: Int, _ slot: Slot) {
-        slots[index] = slot
-        if case .session(let conversation, let roles) = slot {
-            sessionsBySlot[index] = SessionReference(conversation: Unmanaged.passUnretained(conversation), roles: roles)
-        } else {
-            sessionsBySlot[index] = .none
         }
     }
 
     private func release(_ connection: TCPConnection) {
         let index = connection.consumerSlot
         guard index >= 0 else { return }
-        setSlot(index, .free)
+        slots[index] = .free
         freeSlots.append(index)
         connection.consumerSlot = -1
         connection.consumerState = nil
