@@ -471,7 +471,13 @@ extension SMTPConversation {
     /// RFC 2047 encoded words decoded when `decoded`). Nearly every value is short enough by
     /// its octet count and has no "=?": its octets go in as they are, no `String` made.
     func keepHeaderValue(decoded: Bool = false) -> TextRef {
-        headerValue.withUnsafeBufferPointer { value in
+        // Moved out while it is read (and back after): read in place while the record's text
+        // grows, the buffer was retained and released around it, two atomic operations on a
+        // line that is usually cold.
+        var value: [UInt8] = []
+        swap(&value, &headerValue)
+        defer { swap(&value, &headerValue) }
+        return value.withUnsafeBufferPointer { value in
             if value.count <= 998 && !(decoded && EncodedWords.mayContainWord(value)) { return record.text.append(valid: value) }
             let limited = String(decoding: value, as: UTF8.self).limited(to: 998)
             return record.text.append(decoded ? EncodedWords.decode(limited) : limited)

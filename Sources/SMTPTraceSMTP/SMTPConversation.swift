@@ -308,7 +308,7 @@ public final class SMTPConversation {
 
     /// The connection is gone: the record is finished, with the TCP evidence in SMTP roles
     /// (`takeRecord` then hands it over).
-    func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary, roles: RoleMap) {
+    func close(_ reason: ConnectionCloseReason, timestamp: CaptureTimestamp, tcp: TCPConnectionSummary) {
         if tcp.lastFrame > record.lastFrame { record.lastFrame = tcp.lastFrame }
         record.tcp = SessionTCPEvidence(tcp, clientIsTCPClient: roles.clientIsTCPClient)
         finishRecord(reason, timestamp: timestamp)

@@ -37,9 +37,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         /// dialogue shows whether it is SMTP.
         case probing(ProtocolProbe)
         /// On a known port, before its first SMTP line: not yet counted as a session.
-        case candidate(SMTPConversation, roles: RoleMap)
+        case candidate(SMTPConversation)
         /// A recognised SMTP session.
-        case session(SMTPConversation, roles: RoleMap)
+        case session(SMTPConversation)
         case free
     }
 
@@ -89,6 +89,11 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         }
         let index = connection.consumerSlot
         guard index >= 0 else { return .ignore }
+        if connection.consumerState != nil {
+            // A session (see `toSession`): its slot need not be read.
+            deliver(event, to: index, connection: connection)
+            return .keepDelivering
+        }
         switch slots[index] {
         case .free:
             return .ignore
@@ -106,7 +111,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
                 let roles = RoleMap(clientIsTCPClient: clientSide == .clientToServer)
                 let conversation = makeConversation(connection, roles: roles, detection: .dialogue)
                 conversation.setTunnel(tunnel?.rawValue)
-                slots[index] = .candidate(conversation, roles: roles)
+                slots[index] = .candidate(conversation)
                 var toSkip = skip
                 for replayed in probe.buffered {
                     var chunk = replayed.chunk
@@ -169,7 +174,7 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
             connectionsOnSMTPPorts += 1
             let roles = RoleMap(clientIsTCPClient: !reversedOnPort || onPort)
             let conversation = makeConversation(connection, roles: roles, detection: .port)
-            allocate(connection, .candidate(conversation, roles: roles))
+            allocate(connection, .candidate(conversation))
             return .keepDelivering
         }
         guard settings.detectOnAnyPort else { return .ignore }
@@ -197,13 +202,26 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         return conversation
     }
 
+    /// Hands an event to the connection's conversation; a candidate whose first SMTP line
+    /// this decoded becomes a session. A session's conversation is read unretained, as for
+    /// its data (`toSession`): from its slot it cost a retain and a release per event.
     private func deliver(_ event: StreamEvent, to index: Int, connection: TCPConnection) {
-        let conversation: SMTPConversation, roles: RoleMap, isSession: Bool
-        switch slots[index] {
-        case .candidate(let c, let r): (conversation, roles, isSession) = (c, r, false)
-        case .session(let c, let r): (conversation, roles, isSession) = (c, r, true)
-        default: return
+        if let state = connection.consumerState {
+            Unmanaged<SMTPConversation>.fromOpaque(state)._withUnsafeGuaranteedRef { Self.hand(event, to: $0) }
+            return
         }
+        guard case .candidate(let conversation) = slots[index] else { return }
+        Self.hand(event, to: conversation)
+        if conversation.hasDecodedLine {
+            openSessions += 1
+            slots[index] = .session(conversation)
+            connection.consumerState = UnsafeRawPointer(Unmanaged.passUnretained(conversation).toOpaque())
+            number(conversation)
+        }
+    }
+
+    private static func hand(_ event: StreamEvent, to conversation: SMTPConversation) {
+        let roles = conversation.roles
         switch event {
         case .data(let direction, let chunk):
             conversation.receive(chunk, from: roles.smtpSide(of: direction))
@@ -214,12 +232,6 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         case .reset, .opened, .closed:
             break
         }
-        if !isSession, conversation.hasDecodedLine {
-            openSessions += 1
-            slots[index] = .session(conversation, roles: roles)
-            connection.consumerState = UnsafeRawPointer(Unmanaged.passUnretained(conversation).toOpaque())
-            number(conversation)
-        }
     }
 
     private func closed(_ connection: TCPConnection, reason: ConnectionCloseReason, timestamp: CaptureTimestamp,
@@ -228,9 +240,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         guard index >= 0 else { return }
         var finished: SMTPConversation? = nil
         switch slots[index] {
-        case .candidate(let conversation, let roles):
+        case .candidate(let conversation):
             // Give a last unterminated line its chance to make this a session.
-            conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
+            conversation.close(reason, timestamp: timestamp, tcp: summary)
             if conversation.hasDecodedLine {
                 number(conversation)
                 sessionEnded(conversation.takeRecord())
@@ -238,9 +250,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
                 connectionEndedWithoutSession?(summary)
             }
             finished = conversation
-        case .session(let conversation, let roles):
+        case .session(let conversation):
             openSessions -= 1
-            conversation.close(reason, timestamp: timestamp, tcp: summary, roles: roles)
+            conversation.close(reason, timestamp: timestamp, tcp: summary)
             sessionEnded(conversation.takeRecord())
             finished = conversation
         case .probing, .free:
