@@ -30,11 +30,31 @@ public struct RecentBytes {
         var fileOffset: Int64
     }
 
+    /// The runs' buffer, freed with its last owner. Written by hand instead of an array: a
+    /// segment's run written into an array cost a uniqueness check and a count read in the
+    /// buffer's header, a load away and usually not cached; through `runBase`, kept beside
+    /// the other fields, it is a store the processor does not wait for.
+    final class RunBuffer {
+        let base: UnsafeMutablePointer<Located>
+        let capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+
+        deinit { base.deallocate() }
+    }
+
     // Stored properties in the order a segment reads them (see `TCPConnection`); the ring's
     // fields, used only when the file cannot give bytes again, last.
-    /// The runs in sequence order, `runs[firstRun..<runEnd]`, when the file can give their
-    /// bytes again; contiguous in sequence, the first starting at `startSequence`.
-    private var runs: [Located] = []
+    /// The runs in sequence order, `runBase[firstRun..<runEnd]`, when the file can give their
+    /// bytes again; contiguous in sequence, the first starting at `startSequence`. `runs`
+    /// owns the buffer (`runSlots` runs); a copy of this struct shares it with the original
+    /// (copies are for reading at once: reports and tests).
+    private var runs: RunBuffer? = nil
+    private var runBase: UnsafeMutablePointer<Located>? = nil
+    private var runSlots = 0
     private var firstRun = 0
     /// The end of the runs in use: the slots after it hold runs already forgotten, written over
     /// before the array grows. Emptying the array whenever an ACK covered every run (nearly
@@ -89,13 +109,12 @@ public struct RecentBytes {
             startSequence = sequence &+ UInt32(truncatingIfNeeded: drop)
         }
         if count + run.length > limit { forget(count + run.length - limit) }
-        if runEnd < runs.count {
-            runs[runEnd] = run
-        } else {
-            // Room for a few segments in flight at once, instead of growing by one, two, four.
-            if runs.capacity == 0 { runs.reserveCapacity(8) }
-            runs.append(run)
+        if runEnd == runSlots {
+            // The runs in use moved to the front when they fill at most half, else twice the
+            // room (room for a few segments in flight at first).
+            if runSlots > 0 && (runEnd - firstRun) * 2 <= runSlots { compactRuns() } else { growRuns(to: max(8, runSlots * 2)) }
         }
+        runBase![runEnd] = run
         runEnd += 1
         count += run.length
     }
@@ -108,7 +127,8 @@ public struct RecentBytes {
         var complete = file != nil
         bytes.withUnsafeMutableBytes { buffer in
             var at = 0
-            for run in runs[firstRun..<runEnd] where complete {
+            for index in firstRun..<runEnd where complete {
+                let run = runBase![index]
                 complete = file!.read(run.length, at: run.fileOffset, into: buffer.baseAddress! + at)
                 at += run.length
             }
@@ -204,7 +224,7 @@ public struct RecentBytes {
             var runStart = 0  // position of runs[index] in the kept bytes
             var index = firstRun
             while compared < sent.count, index < runEnd {
-                let run = runs[index]
+                let run = runBase![index]
                 let at = position + compared
                 if at >= runStart + run.length {
                     runStart += run.length
@@ -223,32 +243,53 @@ public struct RecentBytes {
     private mutating func forget(_ n: Int) {
         guard n > 0 else { return }
         let k = min(n, count)
+        if k == count {
+            // Everything (most acknowledgements): nothing kept is read, so the buffers, a load
+            // away and usually not cached, are not touched.
+            clear()
+            startSequence = startSequence &+ UInt32(truncatingIfNeeded: k)
+            return
+        }
         if locating {
             var left = k
             while left > 0 {
-                let length = runs[firstRun].length
+                let length = runBase![firstRun].length
                 if length <= left {
                     left -= length
                     firstRun += 1
                 } else {
-                    runs[firstRun].length -= left
-                    runs[firstRun].fileOffset += Int64(left)
+                    runBase![firstRun].length -= left
+                    runBase![firstRun].fileOffset += Int64(left)
                     left = 0
                 }
             }
-            if firstRun == runEnd {
-                firstRun = 0
-                runEnd = 0
-            } else if firstRun >= 64 && firstRun * 2 >= runEnd {
-                runs.removeFirst(firstRun)
-                runEnd -= firstRun
-                firstRun = 0
-            }
+            // (The runs forgotten at the front are reclaimed as `appendLocated` reaches the
+            // buffer's end.)
         } else {
             head = storage.isEmpty ? 0 : (head + k) % storage.count
         }
         count -= k
         startSequence = startSequence &+ UInt32(truncatingIfNeeded: k)
+    }
+
+    /// The runs in use moved to the front of their buffer.
+    private mutating func compactRuns() {
+        guard let runBase else { return }
+        UnsafeMutableRawPointer(runBase).copyMemory(  // overlapping: a memmove
+            from: runBase + firstRun, byteCount: (runEnd - firstRun) * MemoryLayout<Located>.stride)
+        runEnd -= firstRun
+        firstRun = 0
+    }
+
+    /// A buffer of `capacity` runs holding the runs in use.
+    private mutating func growRuns(to capacity: Int) {
+        let bigger = RunBuffer(capacity: capacity)
+        if let runBase, runEnd > firstRun { bigger.base.initialize(from: runBase + firstRun, count: runEnd - firstRun) }
+        runEnd -= firstRun
+        firstRun = 0
+        runs = bigger
+        runBase = bigger.base
+        runSlots = capacity
     }
 
     /// Forgets everything kept (the buffers stay allocated).
@@ -279,7 +320,9 @@ public struct RecentBytes {
     /// Frees the buffers (the connection is gone).
     public mutating func release() {
         storage = []
-        runs = []
+        runs = nil
+        runBase = nil
+        runSlots = 0
         firstRun = 0
         runEnd = 0
         head = 0
