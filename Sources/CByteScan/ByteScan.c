@@ -73,16 +73,16 @@ static inline uint64_t line_ends_in_block(const uint8_t *block, int scalar) {
     return line_ends_in_block_scalar(block);
 }
 
-// The rule a line at a time, from `found` (whole plain lines already counted; the next one
-// starts at found.octets) to the first line that is not plain or that `count` cuts: what the
-// block loop below leaves, the last partial block of a segment and a block where something
-// needs attention. Sixty-four octets a step from the line's start (`scalar`: an octet at a time,
-// with or without SSE2: level 0). What was found so far comes as two numbers, not as the
-// struct: a struct of 24 octets is passed on the stack, and the caller, which holds the
+// The rule a line at a time, from what was found so far (`octets` of `lines` whole plain lines;
+// the next line starts at `octets`) to the first line that is not plain or that `count` cuts:
+// what the block loop below leaves, the last partial block of a segment and a block where
+// something needs attention. Sixty-four octets a step from the line's start (`scalar`: an
+// octet at a time, with or without SSE2: level 0). What was found comes as two numbers, not as
+// the struct: a struct of 24 octets is passed on the stack, and the caller, which holds the
 // numbers in registers, stored them one by one and copied them there in one 16-octet load that
 // the processor cannot serve from those stores (store forwarding), a wait on every segment.
 static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, size_t max_length,
-                                            size_t lines, size_t octets, int scalar) {
+                                            size_t octets, size_t lines, int scalar) {
     byte_scan_body_lines found = {.octets = octets, .lines = lines, .cut_line = 0};
     size_t line_start = found.octets;
     if (line_start >= count || bytes[line_start] == '.') return found;
@@ -163,7 +163,7 @@ static byte_scan_body_lines finish_by_lines(const uint8_t *bytes, size_t count, 
         lf_carry = m.lf >> 63;                                                                   \
         block += 64;                                                                             \
     }                                                                                            \
-    return finish_by_lines(bytes, count, max_length, found.lines, found.octets, 0);
+    return finish_by_lines(bytes, count, max_length, found.octets, found.lines, 0);
 
 #if BYTE_SCAN_X86
 static __attribute__((target("avx2,bmi,lzcnt,popcnt"))) byte_scan_body_lines scan_avx2(const uint8_t *bytes, size_t count, size_t max_length) {

@@ -70,6 +70,9 @@ public final class SMTPConversation {
     }
 
     // Every stored property below is reset by `reuse(record:)`.
+    /// Which TCP direction is this session's client's (set by `SMTPStreamAnalyzer`, which
+    /// hands bytes in by TCP direction). First, on the cache line every segment reads first.
+    var roles = RoleMap(clientIsTCPClient: true)
     public internal(set) var record: SMTPSessionRecord
     let limits: Limits
     var clientFramer: LineFramer
@@ -148,9 +151,6 @@ public final class SMTPConversation {
     var startTLSAnswered = false
     /// A live capture's stop is not the end of the connection (see `SMTPSettings.liveCapture`).
     var liveCapture = false
-    /// Which TCP direction is this session's client's (set by `SMTPStreamAnalyzer`, which
-    /// hands bytes in by TCP direction).
-    var roles = RoleMap(clientIsTCPClient: true)
     /// Index of the folded observation per kind, side and context.
     var observationIndex: [String: Int] = [:]
 

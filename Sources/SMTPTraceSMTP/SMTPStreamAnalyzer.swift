@@ -89,11 +89,8 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
         }
         let index = connection.consumerSlot
         guard index >= 0 else { return .ignore }
-        if connection.consumerState != nil {
-            // A session (see `toSession`): its slot need not be read.
-            deliver(event, to: index, connection: connection)
-            return .keepDelivering
-        }
+        // A session: its slot need not be read (a retain and a release per event).
+        if withSession(of: connection, { Self.hand(event, to: $0) }) { return .keepDelivering }
         switch slots[index] {
         case .free:
             return .ignore
@@ -157,10 +154,15 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     /// events only.
     @inline(__always)
     private func toSession(_ chunk: StreamChunk, from direction: Direction, on connection: TCPConnection) -> Bool {
+        withSession(of: connection) { $0.receive(chunk, from: $0.roles.smtpSide(of: direction)) }
+    }
+
+    /// Runs `body` on the conversation of the connection's session, read unretained through
+    /// `consumerState` (see `toSession`); false when the connection is not a session.
+    @inline(__always)
+    private func withSession(of connection: TCPConnection, _ body: (SMTPConversation) -> Void) -> Bool {
         guard let state = connection.consumerState else { return false }
-        Unmanaged<SMTPConversation>.fromOpaque(state)._withUnsafeGuaranteedRef {
-            $0.receive(chunk, from: $0.roles.smtpSide(of: direction))
-        }
+        Unmanaged<SMTPConversation>.fromOpaque(state)._withUnsafeGuaranteedRef(body)
         return true
     }
 
@@ -203,14 +205,18 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
 
     /// Hands an event to the connection's conversation; a candidate whose first SMTP line
-    /// this decoded becomes a session. A session's conversation is read unretained, as for
-    /// its data (`toSession`): from its slot it cost a retain and a release per event.
+    /// this decoded becomes a session. (A session's events come through `withSession`.)
     private func deliver(_ event: StreamEvent, to index: Int, connection: TCPConnection) {
-        if let state = connection.consumerState {
-            Unmanaged<SMTPConversation>.fromOpaque(state)._withUnsafeGuaranteedRef { Self.hand(event, to: $0) }
+        let conversation: SMTPConversation
+        switch slots[index] {
+        case .session(let c):
+            Self.hand(event, to: c)
+            return
+        case .candidate(let c):
+            conversation = c
+        case .probing, .free:
             return
         }
-        guard case .candidate(let conversation) = slots[index] else { return }
         Self.hand(event, to: conversation)
         if conversation.hasDecodedLine {
             openSessions += 1

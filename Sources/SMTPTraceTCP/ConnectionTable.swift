@@ -2,7 +2,7 @@ import SMTPTracePackets
 
 /// What the connection table holds: a value that knows the 4-tuple it is filed under.
 public protocol ConnectionTableValue {
-    var connectionKey: ConnectionKey { get }
+    var key: ConnectionKey { get }
 }
 
 /// The open connections (`Value`) by 4-tuple: an open-addressing hash table (linear probing,
@@ -13,7 +13,7 @@ public protocol ConnectionTableValue {
 /// key's own mixed word (`ConnectionKey.mixed`), mixed again with a seed drawn per table, is the
 /// hash — the seed so that traffic crafted to put many connections in one slot cannot be
 /// prepared in advance. An entry is that hash and the value, 16 octets for a connection
-/// object: the key is the value's own (`connectionKey`), compared only when the 63 bits of
+/// object: the key is the value's own (`key`), compared only when the 63 bits of
 /// the hash match, so a lookup reads one entry's line and then the connection it is for,
 /// which the packet reads next anyway. (With the key in the entry, 64 octets each, the table
 /// of a few hundred open connections spanned four times the lines and the entry missed the
@@ -70,7 +70,7 @@ public struct ConnectionTable<Value: ConnectionTableValue> {
             while true {
                 let h = entries[i].hash
                 if h == 0 { return (i, false) }
-                if h == hash && entries[i].value!.connectionKey == key { return (i, true) }
+                if h == hash && entries[i].value!.key == key { return (i, true) }
                 i = (i + 1) & mask
             }
         }
@@ -84,8 +84,9 @@ public struct ConnectionTable<Value: ConnectionTableValue> {
     /// Adds `value` under its key, or replaces the value there.
     public mutating func insert(_ value: Value) {
         if (count + 1) * 2 > entries.count { grow() }
-        let hash = hash(value.connectionKey)
-        let (index, found) = slot(of: value.connectionKey, hash: hash)
+        let key = value.key
+        let hash = hash(key)
+        let (index, found) = slot(of: key, hash: hash)
         if !found { count += 1 }
         entries[index] = Entry(hash: hash, value: value)
     }

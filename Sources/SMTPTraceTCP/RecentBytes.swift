@@ -36,10 +36,8 @@ public struct RecentBytes {
     /// the other fields, it is a store the processor does not wait for.
     final class RunBuffer {
         let base: UnsafeMutablePointer<Located>
-        let capacity: Int
 
         init(capacity: Int) {
-            self.capacity = capacity
             base = .allocate(capacity: capacity)
         }
 
@@ -50,15 +48,15 @@ public struct RecentBytes {
     // fields, used only when the file cannot give bytes again, last.
     /// The runs in sequence order, `runBase[firstRun..<runEnd]`, when the file can give their
     /// bytes again; contiguous in sequence, the first starting at `startSequence`. `runs`
-    /// owns the buffer (`runSlots` runs); a copy of this struct shares it with the original
-    /// (copies are for reading at once: reports and tests).
+    /// owns the buffer (`runSlots` runs); a copy of this struct shares it with the original,
+    /// so a copy is for reading at once (`TCPConnection.halfStream(_:)`: reports and tests),
+    /// never to be changed.
     private var runs: RunBuffer? = nil
     private var runBase: UnsafeMutablePointer<Located>? = nil
     private var runSlots = 0
     private var firstRun = 0
-    /// The end of the runs in use: the slots after it hold runs already forgotten, written over
-    /// before the array grows. Emptying the array whenever an ACK covered every run (nearly
-    /// every ACK) cost a call, a uniqueness check and an empty move each time.
+    /// The end of the runs in use: the slots from it on hold runs already forgotten or nothing
+    /// yet, written over as runs come.
     private var runEnd = 0
     public private(set) var count = 0
     /// Sequence number of the oldest byte kept.
@@ -114,7 +112,7 @@ public struct RecentBytes {
             // room (room for a few segments in flight at first).
             if runSlots > 0 && (runEnd - firstRun) * 2 <= runSlots { compactRuns() } else { growRuns(to: max(8, runSlots * 2)) }
         }
-        runBase![runEnd] = run
+        (runBase! + runEnd).initialize(to: run)
         runEnd += 1
         count += run.length
     }
@@ -221,7 +219,7 @@ public struct RecentBytes {
         let pieceBytes = 4096
         return withUnsafeTemporaryAllocation(byteCount: pieceBytes, alignment: 16) { piece in
             var compared = 0, differing = 0
-            var runStart = 0  // position of runs[index] in the kept bytes
+            var runStart = 0  // position of runBase[index] in the kept bytes
             var index = firstRun
             while compared < sent.count, index < runEnd {
                 let run = runBase![index]
@@ -247,10 +245,7 @@ public struct RecentBytes {
             // Everything (most acknowledgements): nothing kept is read, so the buffers, a load
             // away and usually not cached, are not touched.
             clear()
-            startSequence = startSequence &+ UInt32(truncatingIfNeeded: k)
-            return
-        }
-        if locating {
+        } else if locating {
             var left = k
             while left > 0 {
                 let length = runBase![firstRun].length
@@ -265,18 +260,18 @@ public struct RecentBytes {
             }
             // (The runs forgotten at the front are reclaimed as `appendLocated` reaches the
             // buffer's end.)
+            count -= k
         } else {
             head = storage.isEmpty ? 0 : (head + k) % storage.count
+            count -= k
         }
-        count -= k
         startSequence = startSequence &+ UInt32(truncatingIfNeeded: k)
     }
 
     /// The runs in use moved to the front of their buffer.
     private mutating func compactRuns() {
         guard let runBase else { return }
-        UnsafeMutableRawPointer(runBase).copyMemory(  // overlapping: a memmove
-            from: runBase + firstRun, byteCount: (runEnd - firstRun) * MemoryLayout<Located>.stride)
+        runBase.moveInitialize(from: runBase + firstRun, count: runEnd - firstRun)  // may overlap
         runEnd -= firstRun
         firstRun = 0
     }

@@ -115,8 +115,6 @@ public final class TCPConnection: ConnectionTableValue {
         fins.reserveCapacity(2)
     }
 
-    public var connectionKey: ConnectionKey { key }
-
     /// The reassembly state of one direction (a copy: for tests and reports, not per packet).
     public func halfStream(_ direction: Direction) -> HalfStream {
         direction == .clientToServer ? toServer : toClient

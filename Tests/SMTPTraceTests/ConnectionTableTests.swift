@@ -8,7 +8,7 @@ import Testing
 struct ConnectionTableTests {
     /// A value filed under its own key, as a connection is.
     struct Filed: ConnectionTableValue, Equatable {
-        var connectionKey: ConnectionKey
+        var key: ConnectionKey
         var step: Int
     }
 
@@ -30,7 +30,7 @@ struct ConnectionTableTests {
             let k = key(n)
             switch random(3) {
             case 0, 1:
-                table.insert(Filed(connectionKey: k, step: step))
+                table.insert(Filed(key: k, step: step))
                 reference[k] = step
             default:
                 let removed = table.remove(k)
@@ -38,7 +38,7 @@ struct ConnectionTableTests {
                 if removed { removals += 1 }
             }
             if table[k]?.step != reference[k] { mismatches += 1 }
-            if let found = table[k], found.connectionKey != k { mismatches += 1 }
+            if let found = table[k], found.key != k { mismatches += 1 }
             if step % 1000 == 0 {
                 for probe in 0..<5_000 where table[key(probe)]?.step != reference[key(probe)] { mismatches += 1 }
             }
