@@ -115,7 +115,8 @@ public final class TCPConnection: ConnectionTableValue {
         fins.reserveCapacity(2)
     }
 
-    /// The reassembly state of one direction (a copy: for tests and reports, not per packet).
+    /// The reassembly state of one direction (a copy: for tests and reports, not per packet;
+    /// its recent bytes share their buffer with the connection's, so read it at once).
     public func halfStream(_ direction: Direction) -> HalfStream {
         direction == .clientToServer ? toServer : toClient
     }
