@@ -25,8 +25,8 @@
 #   3. times, with `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS KiB), after one warm-up
 #      run each: the floor (a bare pcap_next_ex loop), `smtp-trace --threads 1 --json FILE > /dev/null`
 #      (single-threaded: the figure the ratios use), then as many rounds of the floor and
-#      smtp-trace back to back (`paired`: each round's ratio, timed to the microsecond, sees the
-#      same load on a shared machine), `smtp-trace --threads 2 --json FILE` (one
+#      smtp-trace back to back, in turn first (`paired`: each round's ratio, timed to the
+#      microsecond, sees the same load on a shared machine), `smtp-trace --threads 2 --json FILE` (one
 #      thread reads, deals connections out, applies the rules and writes; the other
 #      reassembles and decodes), and
 #      on the 1G file only tshark's SMTP dissection
@@ -54,8 +54,9 @@
 set -euo pipefail
 # Decimal points in every number printed or read here (bash's EPOCHREALTIME follows LC_NUMERIC).
 export LC_ALL=C
-# The paired rounds time with EPOCHREALTIME (bash 5.0 and later).
-[[ -n ${EPOCHREALTIME:-} ]] || { echo "run.sh: error: bash 5.0 or later is needed (EPOCHREALTIME)" >&2; exit 1; }
+# The paired rounds time with EPOCHREALTIME (bash 5.0 and later; an older bash would take one
+# from the environment as it is).
+((BASH_VERSINFO[0] >= 5)) || { echo "run.sh: error: bash 5.0 or later is needed (EPOCHREALTIME)" >&2; exit 1; }
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 warn() { echo "run.sh: warning: $*" >&2; }
@@ -299,25 +300,48 @@ bench() {
         "$name" "$label" "$warm" "${times[*]}" "${MED[$name,$label]}" "$(mib "$maxk")"
 }
 
-# paired LABEL N PCAP FLOOR_LIMIT TOOL_LIMIT: N rounds of the floor and smtp-trace (one thread) back to back, each timed
-# to the microsecond (bash's EPOCHREALTIME around the command); stores the median of the
+# paired LABEL N PCAP FLOOR_LIMIT TOOL_LIMIT: N rounds of the floor and smtp-trace (one thread)
+# back to back, each timed to the microsecond (bash's EPOCHREALTIME around the command), the
+# floor first in odd rounds and second in even ones (so that whatever the first program leaves
+# behind, warm caches or a changed clock speed, favours neither); stores the median of the
 # rounds' ratios (floor s / smtp-trace s) and the rounds' ratios. The blocks above time all
 # floor runs, then all smtp-trace runs: load on a shared machine that comes and goes between
 # the blocks moves one program's median and not the other's. Within a round it meets both.
 declare -A PAIRED PAIRS
+# timed_once LIMIT CMD...: CMD once under the time limit, its output dropped and its stderr in
+# $ERRF; sets T_SEC (seconds, to the microsecond). Returns CMD's status (124: timed out).
+timed_once() {
+    local limit=$1 t0 rc=0
+    shift
+    t0=$EPOCHREALTIME
+    timeout --kill-after=10 "$limit" "$@" > /dev/null 2> "$ERRF" || rc=$?
+    T_SEC=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }')
+    return $rc
+}
 paired() {
-    local label=$1 n=$2 pcap=$3 floor_limit=$4 tool_limit=$5 i t0 t1 t2 ratios=()
+    local label=$1 n=$2 pcap=$3 floor_limit=$4 tool_limit=$5 i rc program order floor_s tool_s ratios=()
     for ((i = 1; i <= n; i++)); do
-        t0=$EPOCHREALTIME
-        timeout --kill-after=10 "$floor_limit" "$FLOOR" "$pcap" > /dev/null || return 1
-        t1=$EPOCHREALTIME
-        timeout --kill-after=10 "$tool_limit" "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" > /dev/null || return 1
-        t2=$EPOCHREALTIME
-        ratios+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.3f", (b - a) / (c - b) }')")
+        if ((i % 2)); then order="floor tool"; else order="tool floor"; fi
+        for program in $order; do
+            rc=0
+            if [[ $program == floor ]]; then
+                timed_once "$floor_limit" "$FLOOR" "$pcap" || rc=$?
+                floor_s=$T_SEC
+            else
+                timed_once "$tool_limit" "$TOOL" "${ONE_THREAD[@]}" --json "$pcap" || rc=$?
+                tool_s=$T_SEC
+            fi
+            if ((rc != 0)); then
+                echo "  paired $label: FAILED (round $i, $program, exit $rc$( ((rc == 124)) && echo ", timed out")): $(tail -n 3 "$ERRF" | tr '\n' ' ')"
+                return 1
+            fi
+        done
+        ratios+=("$(awk -v a="$floor_s" -v b="$tool_s" 'BEGIN { printf "%.3f", a / b }')")
     done
     PAIRS[$label]="${ratios[*]}"
     PAIRED[$label]=$(printf '%.3f' "$(median "${ratios[@]}")")
-    printf '  paired      %-4s %s rounds of floor then smtp-trace: ratios %s; median %s\n' "$label" "$n" "${PAIRS[$label]}" "${PAIRED[$label]}"
+    printf '  paired      %-4s %s rounds of the floor and smtp-trace back to back, in turn first: ratios %s; median %s\n' \
+        "$label" "$n" "${PAIRS[$label]}" "${PAIRED[$label]}"
 }
 
 # ---------------------------------------------------------------- per size

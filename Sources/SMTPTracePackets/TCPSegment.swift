@@ -50,7 +50,7 @@ public struct TCPSegment {
         self.payloadFileOffset = payloadFileOffset
     }
 
-    /// A segment with every field zero and no payload: the place a decoder writes into
+    /// A segment with every field zero, no payload and no file offset (-1): the place a decoder writes into
     /// (`PacketDecoder.decode(_:into:)`) before it has a frame.
     public static var unset: TCPSegment {
         let nowhere = Endpoint(address: .v4(0), port: 0)

@@ -194,7 +194,8 @@ public final class JSONWriter {
         count &+= 1
     }
 
-    /// A string given as its UTF-8 octets (valid UTF-8: a session record's text).
+    /// A string given as its UTF-8 octets, which must be valid UTF-8 (a session record's text,
+    /// repaired as it was kept): they are copied or escaped, not checked.
     public func string(utf8 octets: UnsafeBufferPointer<UInt8>) {
         appendText(utf8: octets, then: UInt8(ascii: ","))
     }

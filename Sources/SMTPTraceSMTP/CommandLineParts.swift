@@ -1,10 +1,9 @@
 /// Where a client command line's verb and argument are (RFC 5321 §4.1), read in place (no
 /// string made): what the conversation copies into its record's text.
 struct CommandLineParts {
-    /// The verb as one smtp-trace knows (`.other` for any other or a malformed one).
+    /// The verb as one smtp-trace knows (`.other` for any other or a malformed one: not 1 to
+    /// 16 ASCII letters).
     var kind: SMTPVerb
-    /// The verb is 1 to 16 ASCII letters.
-    var isWellFormed: Bool
     /// The verb is the line's first `verbLength` octets (at most 32 looked at).
     var verbLength: Int
     /// The argument's octets: after the verb and one space; for AUTH its first word only (the
@@ -19,7 +18,7 @@ struct CommandLineParts {
             if !isASCIILetter(bytes[verbLength]) { lettersOnly = false }
             verbLength += 1
         }
-        isWellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
+        let isWellFormed = verbLength >= 1 && verbLength <= 16 && lettersOnly
         self.verbLength = verbLength
         kind = isWellFormed ? SMTPVerb(upperCased: UnsafeBufferPointer(rebasing: bytes[..<verbLength]).lazy.map(upperCasedASCII)) : .other
         var start = verbLength

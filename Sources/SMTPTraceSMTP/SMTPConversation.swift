@@ -69,7 +69,8 @@ public final class SMTPConversation {
         public init() {}
     }
 
-    // Every stored property below is reset by `reuse(record:)`.
+    // Every stored property below is reset by `reuse(record:)` (but `limits`, the analyzer's
+    // for every session).
     /// Which TCP direction is this session's client's (set by `SMTPStreamAnalyzer`, which
     /// hands bytes in by TCP direction). First, on the cache line every segment reads first.
     var roles = RoleMap(clientIsTCPClient: true)
@@ -82,9 +83,9 @@ public final class SMTPConversation {
     var partialReply: PartialReply? = nil
     /// The partial reply's lines after its first, trimmed, the empty ones left out (at most
     /// 64): an EHLO reply's extensions, as ranges of `replyLineOctets` (repaired as the record's
-    /// text is). Kept here, not in `PartialReply`, so that a reply costs no list of its own, and
-    /// copied into the record's text only when an accepted EHLO takes them (both buffers are
-    /// reused from reply to reply).
+    /// text is). Kept here, not in `PartialReply`, so that a reply costs no list of its own; an
+    /// accepted EHLO swaps them into `acceptedExtensions`, copied into the record's text when
+    /// the record is finished (both buffers are reused from reply to reply).
     var replyLines: [Range<Int>] = []
     var replyLineOctets: [UInt8] = []
     /// Whether the two may hold something (a reply's lines, or a list swapped in from

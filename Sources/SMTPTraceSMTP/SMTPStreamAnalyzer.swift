@@ -205,7 +205,9 @@ public final class SMTPStreamAnalyzer: TCPStreamConsumer {
     }
 
     /// Hands an event to the connection's conversation; a candidate whose first SMTP line
-    /// this decoded becomes a session. (A session's events come through `withSession`.)
+    /// this decoded becomes a session. A session's own events come through `withSession`; its
+    /// slot is read here for the chunks a probe replays after the first of them made the
+    /// candidate a session (they must not be dropped).
     private func deliver(_ event: StreamEvent, to index: Int, connection: TCPConnection) {
         let conversation: SMTPConversation
         switch slots[index] {

@@ -1,7 +1,6 @@
-/// Which directions of a connection something happened for, in one octet: read on every data
-/// segment, where asking a list on the heap (the connection's FINs, its events) would cost a
-/// cache miss of its own.
-struct DirectionSet: Equatable {
+/// Which directions of a connection something happened for, in one octet: asked where a list
+/// on the heap (the connection's events) would cost a cache miss of its own.
+struct DirectionSet {
     private var bits: UInt8 = 0
 
     @inline(__always)

@@ -47,11 +47,10 @@ public struct RecentBytes {
     // Stored properties in the order a segment reads them (see `TCPConnection`); the ring's
     // fields, used only when the file cannot give bytes again, last.
     /// The runs in sequence order, `runBase[firstRun..<runEnd]`, when the file can give their
-    /// bytes again; contiguous in sequence, the first starting at `startSequence`. `runs`
-    /// owns the buffer (`runSlots` runs); a copy of this struct shares it with the original,
-    /// so a copy is for reading at once (`TCPConnection.halfStream(_:)`: reports and tests),
-    /// never to be changed.
-    private var runs: RunBuffer? = nil
+    /// bytes again; contiguous in sequence, the first starting at `startSequence`. The buffer
+    /// (`runSlots` runs) is owned by `runs`, below; a copy of this struct shares it with the
+    /// original, so a copy is not to be changed (none is made: a half-stream is changed in
+    /// place).
     private var runBase: UnsafeMutablePointer<Located>? = nil
     private var runSlots = 0
     private var firstRun = 0
@@ -65,6 +64,8 @@ public struct RecentBytes {
     private var locating = false
     public let limit: Int
     let file: CaptureFileBytes?
+    /// The owner of the runs' buffer (read by no segment).
+    private var runs: RunBuffer? = nil
     /// The copies (ring buffer), when the file cannot give the bytes again.
     private var storage: [UInt8] = []
     private var head = 0  // index of the oldest byte

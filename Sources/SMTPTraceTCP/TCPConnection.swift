@@ -31,8 +31,6 @@ public final class TCPConnection: ConnectionTableValue {
     public internal(set) var state: TCPConnectionState
     /// The consumer stopped wanting bytes for this connection.
     public internal(set) var ignored = false
-    /// The directions in `fins` (their FIN reached), asked on every data segment.
-    var finishedSides = DirectionSet()
     /// The directions whose FIN is among `events` (each logged once).
     var finLoggedSides = DirectionSet()
     public internal(set) var lastFrame: UInt64
@@ -113,12 +111,6 @@ public final class TCPConnection: ConnectionTableValue {
         // per connection.
         events.reserveCapacity(4)
         fins.reserveCapacity(2)
-    }
-
-    /// The reassembly state of one direction (a copy: for tests and reports, not per packet;
-    /// its recent bytes share their buffer with the connection's, so read it at once).
-    public func halfStream(_ direction: Direction) -> HalfStream {
-        direction == .clientToServer ? toServer : toClient
     }
 
     // Per-packet reads of one direction's state, without copying the whole half-stream.

@@ -200,7 +200,11 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
     }
 
     private func update(_ connection: TCPConnection, with segment: TCPSegment) {
-        if let state = connection.consumerState { byte_scan_prefetch(state, 128) }
+        if let state = connection.consumerState,
+            segment.payload.count + segment.missingPayloadLength > 0 || segment.flags.contains(.fin)
+        {
+            byte_scan_prefetch(state, 128)  // not for a bare ACK, which the consumer does not see
+        }
         let direction: Direction = segment.source == connection.client ? .clientToServer : .serverToClient
         let flags = segment.flags
         if !connection.ignored {
@@ -318,17 +322,18 @@ public final class TCPReassembler<Consumer: TCPStreamConsumer> {
             }
         case .finished(let direction, let frame, let timestamp):
             connection.fins.append(.init(side: direction, frame: frame, timestamp: timestamp))
-            connection.finishedSides.insert(direction)
         case .opened, .reset, .closed:
             break
         }
         return consumer.handle(event, on: connection)
     }
 
-    /// Bytes delivered after the other side's FIN are the evidence of a half-open close.
+    /// Bytes delivered after the other side's FIN are the evidence of a half-open close. (The
+    /// other side's FIN is in `fins` exactly when its half-stream is finished: a connection's
+    /// events stop reaching this point once one is not forwarded.)
     @inline(__always)
     private func noteData(_ count: Int, from direction: Direction, on connection: TCPConnection) {
-        if connection.finishedSides.contains(direction.reversed) {
+        if connection.isFinished(direction.reversed) {
             connection.bytesAfterPeerFIN[direction] += UInt64(count)
         }
     }

@@ -7,7 +7,7 @@ import Testing
 /// clients, as on a relay), IPv4 and IPv6 alike.
 struct ConnectionTableTests {
     /// A value filed under its own key, as a connection is.
-    struct Filed: ConnectionTableValue, Equatable {
+    struct Filed: ConnectionTableValue {
         var key: ConnectionKey
         var step: Int
     }

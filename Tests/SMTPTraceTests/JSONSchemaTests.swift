@@ -183,7 +183,7 @@ struct JSONWriterTests {
         let pieces: [String] = ["a", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1F}", "\u{7F}", "\u{80}", "\u{9F}",
                                 "\u{A0}", "\u{C2}", "é", "\u{2027}", "\u{2028}", "\u{2029}", "\u{202A}", "\u{2080}",
                                 "€", "\u{FFFD}", "😀", " "]
-        var random = SystemRandomNumberGenerator()
+        var random = SplitMix64(seed: 0x0C7E75)  // seeded: a failure can be reproduced
         for round in 0..<2000 {
             let text = (0..<(round % 12)).map { _ in pieces.randomElement(using: &random)! }.joined()
             let fromString = JSONWriter(), fromOctets = JSONWriter()
