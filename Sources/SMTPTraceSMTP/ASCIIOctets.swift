@@ -35,5 +35,16 @@ func spaceTrimmedRange(_ octets: UnsafeBufferPointer<UInt8>, from start: Int = 0
     return start..<end
 }
 
+/// The next word of `octets` from `position` (a run of octets other than the ASCII space, the
+/// spaces before it skipped; empty at the end), `position` moved past it. Cut at spaces only,
+/// which are ASCII: UTF-8 stays whole.
+@inline(__always)
+func nextSpaceDelimitedWord(_ octets: UnsafeBufferPointer<UInt8>, from position: inout Int) -> Range<Int> {
+    while position < octets.count, octets[position] == 0x20 { position += 1 }
+    let start = position
+    while position < octets.count, octets[position] != 0x20 { position += 1 }
+    return start..<position
+}
+
 @inlinable @inline(__always)
 public func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }

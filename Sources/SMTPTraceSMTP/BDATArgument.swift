@@ -9,25 +9,15 @@
 public struct BDATArgument: Equatable, Sendable {
     public var size: UInt64
     public var last: Bool
+}
 
-    public init(size: UInt64, last: Bool) {
-        self.size = size
-        self.last = last
-    }
-
+extension BDATArgument {
     /// The argument's size and marker, or nil when it is not a well-formed BDAT argument.
     public init?(_ octets: UnsafeBufferPointer<UInt8>) {
-        let space = UInt8(ascii: " ")
+        // Spaces before, between and after the words are skipped.
         var i = 0
-        // Words are runs of non-spaces; spaces before, between and after them are skipped.
-        func word() -> Range<Int> {
-            while i < octets.count && octets[i] == space { i += 1 }
-            let start = i
-            while i < octets.count && octets[i] != space { i += 1 }
-            return start..<i
-        }
-        let sizeWord = word(), marker = word()
-        guard word().isEmpty, !sizeWord.isEmpty, sizeWord.count <= 15 else { return nil }
+        let sizeWord = nextSpaceDelimitedWord(octets, from: &i), marker = nextSpaceDelimitedWord(octets, from: &i)
+        guard nextSpaceDelimitedWord(octets, from: &i).isEmpty, !sizeWord.isEmpty, sizeWord.count <= 15 else { return nil }
         var size: UInt64 = 0
         for at in sizeWord {
             let digit = octets[at] &- UInt8(ascii: "0")

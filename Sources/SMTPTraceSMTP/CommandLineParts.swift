@@ -29,10 +29,8 @@ struct CommandLineParts {
             // so UTF-8 stays whole). A space a combining mark follows ends the word too, where
             // splitting the decoded `String` by `Character` did not, and kept the start of the
             // initial response with the mechanism.
-            while start < end, bytes[start] == 0x20 { start += 1 }
-            var wordEnd = start
-            while wordEnd < end, bytes[wordEnd] != 0x20 { wordEnd += 1 }
-            end = wordEnd
+            let word = nextSpaceDelimitedWord(bytes, from: &start)
+            (start, end) = (word.lowerBound, word.upperBound)
         }
         argument = start..<end
     }

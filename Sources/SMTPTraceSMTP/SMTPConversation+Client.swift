@@ -538,12 +538,10 @@ extension SMTPConversation {
             let (path, rest) = Self.pathBounds(after: prefix, in: octets)
             var i = rest
             var words: [TextRef] = []
-            while i < octets.count && words.count < 16 {
-                while i < octets.count, octets[i] == 0x20 { i += 1 }
-                guard i < octets.count else { break }
-                let start = i
-                while i < octets.count, octets[i] != 0x20 { i += 1 }
-                words.append(argument.part(start, i))
+            while words.count < 16 {
+                let word = nextSpaceDelimitedWord(octets, from: &i)
+                guard !word.isEmpty else { break }
+                words.append(argument.part(word.lowerBound, word.upperBound))
             }
             return (argument.part(path.lowerBound, path.upperBound), words)
         }

@@ -1,17 +1,17 @@
 /// One line of a server reply (RFC 5321 §4.2): three digits (the first 2 to 5; servers do
 /// send second digits above 5, e.g. `472`), then `-` (more lines follow), a space or the end of
 /// the line, then text.
-public struct SMTPReplyLine: Sendable, Equatable {
-    public var code: Int
-    public var isLast: Bool
+struct SMTPReplyLine {
+    var code: Int
+    var isLast: Bool
     /// Where the text starts in the line's octets (after the code and the separator). The text
     /// is not made a `String` here: a multi-line reply's later lines only need theirs trimmed,
     /// and only when they are an EHLO reply's extensions.
-    public var textStart: Int
+    var textStart: Int
 
     /// `nil` when the line does not start with a three-digit code followed by `-`, a space or
     /// the end of the line.
-    public static func parse(_ octets: UnsafeBufferPointer<UInt8>) -> SMTPReplyLine? {
+    static func parse(_ octets: UnsafeBufferPointer<UInt8>) -> SMTPReplyLine? {
         guard octets.count >= 3, (0x32...0x35).contains(octets[0]), (0x30...0x39).contains(octets[1]),
             (0x30...0x39).contains(octets[2])
         else { return nil }

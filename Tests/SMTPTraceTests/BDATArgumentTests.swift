@@ -1,5 +1,5 @@
 @testable import SMTPTraceFindings
-import SMTPTraceSMTP
+@testable import SMTPTraceSMTP
 import Testing
 
 /// One reading of a BDAT argument for the dialogue, the reply pairing and the rules.
